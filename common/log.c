@@ -1,0 +1,53 @@
+/* log.c -- leveled logging to stderr, one line per event. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "timeutil.h"
+
+static enum log_level threshold = LOG_INFO;
+static const char *log_tag = "elog";
+
+int log_set_level(const char *name)
+{
+    static const char *const names[] = {"debug", "info", "warn", "error"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(name, names[i]) == 0) {
+            threshold = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+void log_set_tag(const char *tag)
+{
+    log_tag = tag;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+    static const char *const labels[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    char ts[32], line[2048];
+    va_list ap;
+    int n;
+
+    if (level < threshold)
+        return;
+    time_format_rfc3339(time_now_ms(), ts, sizeof ts);
+    n = snprintf(line, sizeof line, "%s %s %s[%d] ", ts, labels[level], log_tag, (int)getpid());
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    /* One write per line keeps lines from different workers sharing a file intact. */
+    n = (int)strlen(line);
+    if (n < (int)sizeof line - 1)
+        line[n++] = '\n';
+    if (write(STDERR_FILENO, line, (size_t)n) < 0)
+        return;
+}

@@ -1,0 +1,261 @@
+/* worker.c -- the FastCGI worker runtime: one request at a time from the inherited socket. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "budget.h"
+#include "config.h"
+#include "db.h"
+#include "log.h"
+#include "pool.h"
+#include "timeutil.h"
+
+#define LISTEN_FD 0
+#define MAINTAIN_EVERY_US 100000   /* pool upkeep and budget give-back, at most this late */
+
+static volatile sig_atomic_t stop_requested;
+static int64_t started_ms;
+static worker_slot_t *slot;
+static unsigned long long request_seq;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+/* Installed before FCGX_Init so that libfcgi keeps ours; SA_RESTART keeps a write in
+ * progress going, while poll() between requests still wakes with EINTR. */
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR2, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+long long worker_uptime_ms(void)
+{
+    return (long long)(time_now_ms() - started_ms);
+}
+
+/* A client's X-Request-Id is kept when it is 1-64 characters of [A-Za-z0-9._-]. */
+static void set_request_id(http_request_t *req)
+{
+    const char *given = FCGX_GetParam("HTTP_X_REQUEST_ID", req->fcgi->envp);
+    size_t len = given != NULL ? strlen(given) : 0;
+
+    if (len > 0 && len < sizeof req->request_id &&
+        strspn(given, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+            len) {
+        memcpy(req->request_id, given, len + 1);
+        return;
+    }
+    snprintf(req->request_id, sizeof req->request_id, "%x-%llx-%llx", (unsigned)getpid(),
+             (unsigned long long)time_now_ms(), ++request_seq);
+}
+
+static bool content_type_allowed(const route_t *route, const char *type)
+{
+    static const char *const json_only[] = {"application/json", NULL};
+    const char *const *allowed = route->body_types != NULL ? route->body_types : json_only;
+    size_t len;
+
+    if (type == NULL)
+        return false;
+    len = strcspn(type, ";");
+    while (len > 0 && type[len - 1] == ' ')
+        len--;
+    for (; *allowed != NULL; allowed++) {
+        if (strlen(*allowed) == len && strncasecmp(type, *allowed, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void method_not_allowed(const route_t *route, http_response_t *res)
+{
+    char allow[64];
+    snprintf(allow, sizeof allow, "%s%sOPTIONS", route->get ? "GET, " : "",
+             route->post ? "POST, " : "");
+    http_add_header(res, "Allow", "%s", allow);
+    http_error(res, 405, "METHOD_NOT_ALLOWED", "This route does not serve that method.", NULL);
+}
+
+/* Everything between accept and the handler: method, query, auth, body. */
+static void dispatch(const route_t *route, http_request_t *req, http_response_t *res)
+{
+    bool is_get = strcmp(req->method, "GET") == 0, is_post = strcmp(req->method, "POST") == 0;
+    route_handler_fn handler = is_get ? route->get : is_post ? route->post : NULL;
+    const char *permission = is_get ? route->get_permission : route->post_permission;
+
+    if (strcmp(req->method, "OPTIONS") == 0) {
+        res->status = 204;
+        return;
+    }
+    if (handler == NULL) {
+        method_not_allowed(route, res);
+        return;
+    }
+    if (http_parse_query(req, res, FCGX_GetParam("QUERY_STRING", req->fcgi->envp)) != 0)
+        return;
+    if (auth_authorize(req, res, permission) != 0)
+        return;
+    if (is_post) {
+        if (!content_type_allowed(route, req->content_type)) {
+            http_error(res, 415, "UNSUPPORTED_MEDIA_TYPE",
+                       "The request body must be application/json.", NULL);
+            return;
+        }
+        if (http_read_body(req, res, route->body_limit) != 0)
+            return;
+    }
+    res->status = 200;
+    handler(req, res);
+    if (res->status == 200 && res->body == NULL)
+        http_error(res, 500, "INTERNAL_ERROR", "The route produced no response.", NULL);
+}
+
+static void record(int status, int64_t duration_us)
+{
+    __atomic_add_fetch(&slot->requests, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&slot->latency_us_total, (uint64_t)duration_us, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot->last_request_ms, (uint64_t)time_now_ms(), __ATOMIC_RELAXED);
+    if (status >= 500)
+        __atomic_add_fetch(&slot->status_5xx, 1, __ATOMIC_RELAXED);
+    else if (status >= 400)
+        __atomic_add_fetch(&slot->status_4xx, 1, __ATOMIC_RELAXED);
+}
+
+static void serve(const route_t *route, FCGX_Request *fcgi)
+{
+    int64_t t0 = time_mono_us(), duration;
+    http_request_t req;
+    http_response_t res;
+    int sent;
+
+    memset(&req, 0, sizeof req);
+    memset(&res, 0, sizeof res);
+    req.fcgi = fcgi;
+    req.method = FCGX_GetParam("REQUEST_METHOD", fcgi->envp);
+    req.method = req.method != NULL ? req.method : "GET";
+    req.content_type = FCGX_GetParam("CONTENT_TYPE", fcgi->envp);
+    req.authorization = FCGX_GetParam("HTTP_AUTHORIZATION", fcgi->envp);
+    req.remote_addr = FCGX_GetParam("REMOTE_ADDR", fcgi->envp);
+    set_request_id(&req);
+
+    dispatch(route, &req, &res);
+    db_release(&req);
+    http_add_header(&res, "X-Worker-Pid", "%d", (int)getpid());
+    http_add_header(&res, "X-Worker-Uptime-Ms", "%lld", worker_uptime_ms());
+    sent = http_send(&req, &res);
+    duration = time_mono_us() - t0;
+    record(res.status, duration);
+    log_info("access route=%s method=%s status=%d duration_us=%lld request_id=%s pid=%d%s",
+             route->name, req.method, res.status, (long long)duration, req.request_id,
+             (int)getpid(), sent == 0 ? "" : " client_gone=1");
+    http_request_free(&req);
+    http_response_free(&res);
+}
+
+/* Waits for a connection on the listen socket, doing pool upkeep meanwhile. Returns true
+ * when the listen socket is readable, false when asked to stop. */
+static bool wait_for_client(void)
+{
+    struct pollfd fds[1 + POOL_HARD_MAX];
+    int64_t last_maintain = time_mono_us();
+
+    while (!stop_requested) {
+        int n = pool_poll_fds(fds + 1, POOL_HARD_MAX);
+        int rc;
+        bool pool_readable = false;
+        fds[0].fd = LISTEN_FD;
+        fds[0].events = POLLIN;
+        fds[0].revents = 0;
+        rc = poll(fds, (nfds_t)(n + 1), MAINTAIN_EVERY_US / 1000);
+        if (rc < 0 && errno != EINTR) {
+            log_error("poll failed: %s", strerror(errno));
+            return false;
+        }
+        for (int i = 1; rc > 0 && i <= n; i++)
+            pool_readable = pool_readable || fds[i].revents != 0;
+        if (pool_readable || time_mono_us() - last_maintain >= MAINTAIN_EVERY_US) {
+            pool_maintain();
+            last_maintain = time_mono_us();
+        }
+        if (rc > 0 && (fds[0].revents & POLLIN))
+            return !stop_requested;
+        if (rc > 0 && (fds[0].revents & (POLLERR | POLLNVAL))) {
+            log_error("the listen socket is gone");
+            return false;
+        }
+    }
+    return false;
+}
+
+int worker_main(const route_t *route)
+{
+    char err[256];
+    FCGX_Request fcgi;
+    long served = 0;
+    const char *exit_reason = "signal";
+
+    install_signals();
+    started_ms = time_now_ms();
+    log_set_tag(route->name);
+    if (config_load(err, sizeof err) != 0) {
+        log_error("configuration: %s", err);
+        return 2;
+    }
+    if (cfg.run_dir != NULL && budget_attach(cfg.run_dir, err, sizeof err) != 0) {
+        log_error("%s", err);
+        return 2;
+    }
+    slot = budget_claim_slot(route->name);
+    pool_init(route->name, slot);
+    if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, LISTEN_FD, 0) != 0) {
+        log_error("cannot initialise FastCGI");
+        return 2;
+    }
+    /* Non-blocking accept: of several workers woken for one connection, the losers go back
+     * to poll instead of sleeping in accept() where they could not tend their pools. */
+    fcntl(LISTEN_FD, F_SETFL, fcntl(LISTEN_FD, F_GETFL) | O_NONBLOCK);
+    log_info("worker started (pool max %d, min %d)", cfg.pool_max, cfg.pool_min);
+
+    while (wait_for_client()) {
+        int rc = FCGX_Accept_r(&fcgi);
+        if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+            continue;
+        if (rc < 0) {
+            log_error("accept failed: %s", strerror(-rc));
+            exit_reason = "accept error";
+            break;
+        }
+        serve(route, &fcgi);
+        FCGX_Finish_r(&fcgi);
+        served++;
+        if (cfg.max_requests > 0 && served >= cfg.max_requests) {
+            exit_reason = "max requests";
+            break;
+        }
+    }
+    pool_shutdown();
+    budget_release_slot();
+    log_info("worker exiting (%s) after %ld requests", exit_reason, served);
+    return 0;
+}
