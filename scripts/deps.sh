@@ -19,6 +19,7 @@ declare -A NEED=(
   [postgresql-15]=/usr/lib/postgresql/15/bin/initdb
   [postgresql-client-15]=/usr/bin/psql
   [wrk]=/usr/bin/wrk
+  [jq]=/usr/bin/jq
   [clang]=/usr/bin/clang
   [libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 )

@@ -4,14 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "budget.h"
 #include "config.h"
+#include "jwt.h"
 
 static int usage(void)
 {
     fprintf(stderr, "usage: elogctl check-config | budget-init ROUTES WORKERS | budget-remove |\n"
-                    "               budget-status | mask-dsn DSN\n"
+                    "               budget-status | mask-dsn DSN |\n"
+                    "               token USER_ID USERNAME ROLE PERM[,PERM...] [TTL_S]\n"
                     "Uses ELOG_RUN_DIR and the configuration variables of README.md.\n");
     return 2;
 }
@@ -85,6 +88,35 @@ static int budget_status(void)
     return 0;
 }
 
+/* Signs an access token with JWT_SECRET_KEY, for scripts and cron jobs that call the API. */
+static int print_token(int argc, char **argv)
+{
+    const char *secret = getenv("JWT_SECRET_KEY");
+    long id, ttl = JWT_ACCESS_TTL_S;
+    cJSON *perms = cJSON_CreateArray(), *claims;
+    char *list, *tok, *save = NULL, *token;
+
+    if (secret == NULL || strlen(secret) < 32 || config_parse_int(argv[2], 1, 2147483647, &id) ||
+        (argc == 7 && config_parse_int(argv[6], 1, 31536000, &ttl))) {
+        cJSON_Delete(perms);
+        fprintf(stderr, "elogctl token: needs JWT_SECRET_KEY (>= 32 bytes) and a numeric id\n");
+        return 2;
+    }
+    list = strdup(argv[5]);
+    for (tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(perms, cJSON_CreateString(tok));
+    free(list);
+    claims = jwt_claims_new(id, argv[3], argv[4], perms, JWT_TYPE_ACCESS, (long)time(NULL), ttl);
+    token = claims != NULL ? jwt_sign(claims, (const unsigned char *)secret, strlen(secret)) : NULL;
+    cJSON_Delete(claims);
+    cJSON_Delete(perms);
+    if (token == NULL)
+        return 1;
+    printf("%s\n", token);
+    free(token);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char err[256], masked[1024];
@@ -96,6 +128,8 @@ int main(int argc, char **argv)
         printf("%s\n", masked);
         return 0;
     }
+    if (strcmp(argv[1], "token") == 0 && (argc == 6 || argc == 7))
+        return print_token(argc, argv);
     cfg.run_dir = getenv("ELOG_RUN_DIR");
     if (strcmp(argv[1], "check-config") == 0 || strcmp(argv[1], "budget-init") == 0) {
         if (config_load(err, sizeof err) != 0) {

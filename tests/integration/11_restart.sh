@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# 11_restart.sh -- cold starts on demand: `make restart` under load loses no request, later
+# requests come from new processes, repeated restarts keep respawning, MAX_REQUESTS retires
+# workers, and SIGTERM makes an idle worker exit promptly.
+. "$(dirname "$0")/../lib.sh"
+
+url="http://127.0.0.1:$HTTP_PORT/api/health"
+before=" $(worker_pids health) "
+
+for i in 1 2 3 4; do
+  curl -s -o /dev/null -w '%{http_code}\n' "$url?load=$i&n=[1-300]" > "$RESP_DIR/load.$i" &
+done
+sleep 0.3
+make -s -C "$ROOT" restart ROUTE=health VAR_DIR="$VAR_DIR" >/dev/null
+sleep 0.3
+make -s -C "$ROOT" restart VAR_DIR="$VAR_DIR" >/dev/null
+wait
+codes=$(cat "$RESP_DIR"/load.* | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+total=$(cat "$RESP_DIR"/load.* | wc -l)
+ok=$(cat "$RESP_DIR"/load.* | grep -c '^200$')
+LAST_DETAIL="codes: $codes"
+check "all 1200 requests during two restarts got 200" [ "$total" = 1200 -a "$ok" = 1200 ]
+
+wait_until 5 test "$(worker_pids health | wc -w)" = 2
+after=" $(worker_pids health) "
+overlap=0
+for p in $after; do [[ "$before" == *" $p "* ]] && overlap=1; done
+LAST_DETAIL="before:$before after:$after"
+check "every worker was replaced" [ "$overlap" = 0 ]
+http GET /api/health
+LAST_DETAIL="served by $(header X-Worker-Pid), before:$before"
+check "the next request is served by a new process" bash -c "[[ '$after' == *' $(header X-Worker-Pid) '* && '$before' != *' $(header X-Worker-Pid) '* ]]"
+check "a new worker reports a short uptime" [ "$(jbody .worker.uptime_ms)" -lt 60000 ]
+
+# Repeated restarts faster than multiwatch's default retry window keep respawning.
+ok=0
+for i in $(seq 8); do
+  prev=" $(worker_pids health) "
+  stack_restart health
+  sleep 0.25
+  http GET /api/health
+  pid=$(header X-Worker-Pid)
+  [ "$STATUS" = 200 ] && [[ "$prev" != *" $pid "* ]] && ok=$((ok + 1))
+done
+LAST_DETAIL="$ok of 8"
+check "eight quick restarts in a row each serve from a fresh worker" [ "$ok" = 8 ]
+check "both worker slots are still populated" wait_until 3 test "$(worker_pids health | wc -w)" = 2
+
+# SIGTERM: an idle worker exits promptly (well within the 100 ms poll tick plus exit).
+victim=$(worker_pids health | awk '{print $1}')
+kill -TERM "$victim"
+check "an idle worker exits within 1 s of SIGTERM" wait_until 1 bash -c "! kill -0 $victim 2>/dev/null"
+check "its exit was logged as clean" wait_until 2 grep -q "health\[$victim\] worker exiting (signal)" "$LOG_DIR/health.log"
+
+# MAX_REQUESTS: one worker retiring every 5 requests still answers every request.
+restack WORKERS=1 MAX_REQUESTS=5
+pids=""
+codes=""
+for i in $(seq 16); do
+  http GET /api/health
+  codes+="$STATUS "
+  pids+="$(header X-Worker-Pid) "
+done
+distinct=$(echo "$pids" | tr ' ' '\n' | sed '/^$/d' | sort -u | wc -l)
+LAST_DETAIL="codes $codes pids $pids"
+check "MAX_REQUESTS=5: 16 requests all 200" [ "$(echo "$codes" | tr ' ' '\n' | grep -c '^200$')" = 16 ]
+check "MAX_REQUESTS=5: 16 requests came from 4 workers" [ "$distinct" = 4 ]
+check "retirement is logged" grep -q "worker exiting (max requests) after 5 requests" "$LOG_DIR/health.log"
+restack_default

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# run.sh -- `make test`: cmocka unit tests, then integration tests through a real stack
+# (own PostgreSQL cluster, workers, nginx, on free loopback ports in a temporary folder).
+# Prints "N passed, N failed" last and exits non-zero on any failure.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export TEST_RESULTS
+TEST_RESULTS=$(mktemp)
+unit_passed=0
+unit_failed=0
+
+run_unit() {
+  local t out passed failed
+  for t in "$BUILD_DIR"/tests/test_*; do
+    [ -x "$t" ] || continue
+    out=$("$t" 2>&1)
+    echo "$out" | grep -E '^\[  (FAILED|PASSED|  OK) ' | grep -v '^\[       OK' || true
+    passed=$(echo "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    failed=$(echo "$out" | sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' | tail -1)
+    if [ -z "$passed" ] && [ -z "$failed" ]; then
+      echo "FAIL unit $(basename "$t"): crashed"; echo "$out" | tail -5
+      failed=1
+    fi
+    unit_passed=$((unit_passed + ${passed:-0}))
+    unit_failed=$((unit_failed + ${failed:-0}))
+  done
+  echo "unit: $unit_passed passed, $unit_failed failed"
+}
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
+  done
+}
+
+if [ "${SANITIZE:-0}" = 1 ]; then BUILD_DIR=$ROOT/build-san; else BUILD_DIR=$ROOT/build; fi
+run_unit
+[ "${1:-}" = --unit-only ] && { echo "$unit_passed passed, $unit_failed failed"; [ "$unit_failed" = 0 ]; exit; }
+
+export VAR_DIR HTTP_PORT PG_PORT WORKERS=2 AUTH_REQUIRED=1 LOG_LEVEL=info
+VAR_DIR=$(mktemp -d /tmp/elog-test.XXXXXX)
+HTTP_PORT=$(free_port)
+PG_PORT=$(free_port)
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+chmod 755 "$VAR_DIR"
+own_dir "$VAR_DIR"
+
+cleanup() {
+  stack_stop >/dev/null 2>&1
+  pg_stop >/dev/null 2>&1
+  rm -rf "$VAR_DIR" "$TEST_RESULTS"
+}
+trap cleanup EXIT
+
+echo "integration: stack in $VAR_DIR, http $HTTP_PORT, postgres $PG_PORT"
+pg_init && pg_start && pg_bootstrap
+export DATABASE_URL
+DATABASE_URL=$(pg_dsn)
+db_apply_schema
+as_app "$BUILD/tools/seed" --rows "${TEST_SEED_ROWS:-20000}" --hours 48 >/dev/null
+db_demo_data >/dev/null
+ensure_jwt_secret
+stack_start >/dev/null
+
+for t in "$ROOT"/tests/integration/*.sh; do
+  [ -n "${TESTS:-}" ] && ! [[ "$(basename "$t")" == *${TESTS}* ]] && continue
+  echo "--- $(basename "$t")"
+  if ! timeout 300 bash "$t"; then
+    echo "FAIL $(basename "$t" .sh): script exited non-zero" | tee -a "$TEST_RESULTS"
+  fi
+  # A test that changed the stack's configuration must leave the default one behind.
+  if ! curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"; then stack_stop; stack_start >/dev/null; fi
+done
+
+int_passed=$(grep -c '^PASS ' "$TEST_RESULTS")
+int_failed=$(grep -c '^FAIL ' "$TEST_RESULTS")
+echo "integration: $int_passed passed, $int_failed failed"
+grep '^FAIL ' "$TEST_RESULTS"
+total_passed=$((unit_passed + int_passed))
+total_failed=$((unit_failed + int_failed))
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" = 0 ]
