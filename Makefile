@@ -31,7 +31,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 export BUILD ROUTES
 
-.PHONY: all deps run stop status restart psql test unit bench bench-pool fuzz clean format lint
+.PHONY: all deps run stop status restart psql test bench bench-pool fuzz clean format lint
 
 all: $(ENDPOINTS) $(TOOLS) $(UNIT_TESTS)
 
@@ -72,9 +72,6 @@ stop status restart psql:
 test: deps
 	@$(MAKE) --no-print-directory all
 	@tests/run.sh
-
-unit: all
-	@tests/run.sh --unit-only
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -144,7 +144,8 @@ static void describe_connect_failure(const char *libpq_msg, bool timed_out)
     const char *what = "the database refused the connection";
     if (timed_out)
         what = "the database did not answer within the deadline";
-    else if (strstr(libpq_msg, "too many clients") != NULL)
+    else if (strstr(libpq_msg, "too many clients") != NULL ||
+             strstr(libpq_msg, "remaining connection slots") != NULL)
         what = "the database is at max_connections";
     else if (strstr(libpq_msg, "starting up") != NULL ||
              strstr(libpq_msg, "shutting down") != NULL ||
@@ -232,8 +233,14 @@ static bool idle_input_ok(db_conn_t *conn)
     struct pollfd pfd = {PQsocket(conn->pg), POLLIN, 0};
     if (pfd.fd < 0)
         return false;
-    if (poll(&pfd, 1, 0) > 0 && (!PQconsumeInput(conn->pg) || PQstatus(conn->pg) != CONNECTION_OK))
-        pool_doom(conn, CLOSE_SERVER_GONE);
+    if (poll(&pfd, 1, 0) > 0) {
+        /* PQconsumeInput only buffers; PQisBusy parses, handing an unsolicited FATAL to the
+         * notice receiver. The hang-up itself shows on the next read, as EOF. */
+        if (!PQconsumeInput(conn->pg) || (PQisBusy(conn->pg), false) ||
+            (!conn->doomed && poll(&pfd, 1, 0) > 0 && !PQconsumeInput(conn->pg)) ||
+            PQstatus(conn->pg) != CONNECTION_OK)
+            pool_doom(conn, CLOSE_SERVER_GONE);
+    }
     return !conn->doomed;
 }
 

@@ -150,6 +150,10 @@ stack_start() {
   done
   for r in $ROUTES; do
     wait_for_file "$RUN_DIR/$r.sock" 10 || die "route $r did not start; see $LOG_DIR/$r.log"
+    for _ in $(seq 200); do
+      [ "$(worker_pids "$r" | wc -w)" -ge "$(route_workers "$r")" ] && break
+      sleep 0.05
+    done
   done
   render_nginx_conf
   touch "$LOG_DIR/nginx-error.log" "$LOG_DIR/nginx-access.log"
@@ -227,5 +231,26 @@ stack_status() {
 
 # ---- demo data and logins (users and ML predictions) --------------------------------
 
-db_demo_data() { :; }
-print_login_help() { :; }
+# Demo users with passwords generated at the first run (kept in VAR_DIR, mode 0600), then one
+# ML batch so that predictions exist.
+db_demo_data() {
+  as_app "$BUILD/tools/demo_users" "$VAR_DIR/demo-credentials"
+  as_app "$BUILD/tools/ml_batch"
+}
+
+print_login_help() {
+  if [ "${AUTH_REQUIRED:-1}" = 0 ]; then
+    echo "  auth:     off (AUTH_REQUIRED=0): no token needed"
+    return
+  fi
+  [ -f "$VAR_DIR/demo-credentials" ] || return 0
+  echo "  logins ($VAR_DIR/demo-credentials):"
+  sed 's/^/    /' "$VAR_DIR/demo-credentials"
+  local user pass
+  IFS=: read -r user pass < "$VAR_DIR/demo-credentials"
+  cat <<MSG
+  log in:   TOKEN=\$(curl -s -X POST -H 'Content-Type: application/json' \\
+              -d '{"username":"$user","password":"$pass"}' http://127.0.0.1:$HTTP_PORT/api/auth | jq -r .data.access_token)
+            curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:$HTTP_PORT/api/logs?pageSize=5'
+MSG
+}
