@@ -222,6 +222,42 @@ bool budget_slot_alive(const worker_slot_t *slot)
     return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/* True while a backend recorded by a dead worker still runs. */
+static bool backend_alive(int32_t pid)
+{
+    return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+/* A dead worker's slot may be taken over once none of its backends is left. */
+static bool slot_reclaimable(worker_slot_t *s)
+{
+    for (int k = 0; k < SHARED_MAX_CONNS; k++) {
+        int32_t bp = __atomic_load_n(&s->backend_pids[k], __ATOMIC_RELAXED);
+        if (bp != 0 && backend_alive(bp))
+            return false;
+    }
+    return true;
+}
+
+int budget_reap_dead(int64_t deadline_us)
+{
+    for (int i = 0; shared != NULL && i < SHARED_MAX_WORKERS; i++) {
+        worker_slot_t *s = &shared->slots[i];
+        int32_t pid = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
+        if (pid == 0 || budget_slot_alive(s))
+            continue;
+        while (!slot_reclaimable(s)) {
+            if (time_mono_us() >= deadline_us)
+                return -1;
+            usleep(1000);
+        }
+        memset(s->backend_pids, 0, sizeof s->backend_pids);
+        __atomic_store_n(&s->pool.open, 0, __ATOMIC_RELAXED);
+        __atomic_compare_exchange_n(&s->pid, &pid, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+    }
+    return 0;
+}
+
 worker_slot_t *budget_claim_slot(const char *route)
 {
     int32_t me = (int32_t)getpid();
@@ -230,8 +266,8 @@ worker_slot_t *budget_claim_slot(const char *route)
     for (int i = 0; shared != NULL && i < SHARED_MAX_WORKERS && my_slot == NULL; i++) {
         worker_slot_t *s = &shared->slots[i];
         int32_t old = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
-        /* A slot is free when unused or when its process died without cleaning up. */
-        if (old != 0 && budget_slot_alive(s))
+        /* A slot is free when unused or when its process died and its backends are gone. */
+        if (old != 0 && (budget_slot_alive(s) || !slot_reclaimable(s)))
             continue;
         if (__atomic_compare_exchange_n(&s->pid, &old, me, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_RELAXED))

@@ -9,6 +9,8 @@
 
 #define SHARED_MAX_WORKERS 256
 #define SHARED_ROUTE_LEN 32
+#define SHARED_MAX_CONNS 64      /* connections one worker may hold (POOL_MAX ceiling) */
+#define BACKEND_REMOTE (-1)      /* a backend on another host: its pid cannot be checked */
 
 /* Why a pooled connection was closed; each has a counter. */
 enum close_reason {
@@ -39,6 +41,9 @@ typedef struct worker_slot {
     int64_t started_ms;
     uint64_t requests, status_4xx, status_5xx, latency_us_total, last_request_ms;
     pool_figures_t pool;
+    /* Server process of each open connection (0: none), so that after a kill -9 the budget
+     * slot is reused only once the orphaned backend has really gone. */
+    int32_t backend_pids[SHARED_MAX_CONNS];
 } worker_slot_t;
 
 typedef struct shared_segment {
@@ -81,6 +86,12 @@ const shared_segment_t *budget_shared(void);
 /* Claims this process's slot for route; returns it, or a process-local slot when the segment
  * is full or not attached. Never NULL. */
 worker_slot_t *budget_claim_slot(const char *route);
+
+/* Before a connection is opened on a slot that may have come back from a killed worker:
+ * waits until the backends of every dead worker have exited (checked by pid for a database
+ * on this host), then frees those workers' slots. Returns 0, or -1 if one is still alive at
+ * deadline_us (monotonic). */
+int budget_reap_dead(int64_t deadline_us);
 
 /* Frees this process's slot (clean exit). */
 void budget_release_slot(void);

@@ -16,6 +16,7 @@
 #define BACKOFF_MAX_US 5000000
 #define FAILFAST_MAX_US 500000       /* never refuse without trying for longer than this */
 #define CLEANUP_DEADLINE_US 1000000  /* rollback or cancel at release */
+#define CLOSE_WAIT_US 100000         /* for the server's end of a closed connection */
 
 static struct {
     bool initialized;
@@ -100,11 +101,33 @@ static void notice_receiver(void *arg, const PGresult *res)
     log_debug("server notice: %s", PQresultErrorMessage(res));
 }
 
+/* Closes with a clean Terminate and waits (briefly) for the server to close its end: a
+ * backend leaves pg_stat_activity before its socket closes, so once EOF is seen the budget
+ * slot can go to another worker without the server ever seeing one connection too many. */
+static void finish_and_wait(PGconn *pg)
+{
+    int fd = PQsocket(pg) >= 0 ? dup(PQsocket(pg)) : -1;
+    struct pollfd pfd = {fd, POLLIN, 0};
+    char buf[256];
+    int64_t deadline = time_mono_us() + CLOSE_WAIT_US;
+
+    PQfinish(pg);
+    while (fd >= 0) {
+        int64_t left = deadline - time_mono_us();
+        if (left <= 0 || poll(&pfd, 1, (int)((left + 999) / 1000)) <= 0 ||
+            read(fd, buf, sizeof buf) <= 0)
+            break;
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
 static void conn_close(db_conn_t *conn, enum close_reason reason)
 {
     if (conn->pg == NULL)
         return;
-    PQfinish(conn->pg);
+    finish_and_wait(conn->pg);
+    __atomic_store_n(&pool.slot->backend_pids[conn - pool.conns], 0, __ATOMIC_RELAXED);
     memset(conn, 0, sizeof *conn);
     budget_give();
     FIG_ADD(closes[reason], 1);
@@ -212,6 +235,12 @@ static int conn_open(db_conn_t *conn, int64_t deadline_us)
         return -1;
     }
     PQsetNoticeReceiver(conn->pg, notice_receiver, conn);
+    /* A backend behind a unix socket runs on this host, where its pid can be checked. */
+    __atomic_store_n(&pool.slot->backend_pids[conn - pool.conns],
+                     PQhost(conn->pg) != NULL && PQhost(conn->pg)[0] == '/'
+                         ? PQbackendPID(conn->pg)
+                         : BACKEND_REMOTE,
+                     __ATOMIC_RELAXED);
     PQsetnonblocking(conn->pg, 1);
     conn->created_us = time_mono_us();
     conn->last_used_us = conn->created_us;
@@ -340,6 +369,15 @@ db_conn_t *pool_acquire(int timeout_ms, enum pool_error *err, const char **why)
     if (taken == 1) {
         FIG_ADD(waits, 1);
         FIG_ADD(wait_us, (uint64_t)(time_mono_us() - t0));
+    }
+    /* The slot may have just come back from a killed worker whose backend still exits. */
+    if (budget_reap_dead(deadline) != 0) {
+        budget_give();
+        snprintf(pool.why, sizeof pool.why,
+                 "a killed worker's session is still open on the server");
+        FIG_ADD(acquire_timeouts, 1);
+        *err = POOL_TIMEOUT;
+        return NULL;
     }
     if (conn_open(conn, deadline) != 0) {
         budget_give();

@@ -13,7 +13,7 @@
 
 #include "budget.h"
 
-#define POOL_HARD_MAX 64
+#define POOL_HARD_MAX SHARED_MAX_CONNS
 #define POOL_APP_PREFIX "elog:"
 
 typedef struct db_conn {

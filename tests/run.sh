@@ -35,7 +35,7 @@ free_port() {
   done
 }
 
-if [ "${SANITIZE:-0}" = 1 ]; then BUILD_DIR=$ROOT/build-san; else BUILD_DIR=$ROOT/build; fi
+if [ "${SANITIZE:-0}" = 1 ]; then BUILD_DIR=$ROOT/build-san; else BUILD_DIR=$ROOT/${BUILD:-build}; fi
 
 export VAR_DIR HTTP_PORT PG_PORT WORKERS=2 AUTH_REQUIRED=1 LOG_LEVEL=info
 VAR_DIR=$(mktemp -d /tmp/elog-test.XXXXXX)
