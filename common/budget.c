@@ -19,7 +19,7 @@
 
 const char *const close_reason_names[CLOSE_REASONS] = {
     "idle_timeout",   "lifetime",       "server_closed",     "ping_failed", "fatal_sqlstate",
-    "dirty_release",  "query_deadline", "budget_contended",  "shutdown",
+    "dirty_release",  "query_deadline", "budget_contended",  "shutdown",    "no_reuse",
 };
 
 union semun {

@@ -23,6 +23,7 @@ enum close_reason {
     CLOSE_QUERY_DEADLINE, /* "query deadline": no answer within the client deadline */
     CLOSE_BUDGET_GIVEBACK,/* "budget contended": given back because other workers wait */
     CLOSE_SHUTDOWN,       /* "shutdown": worker exit */
+    CLOSE_NO_REUSE,       /* "no_reuse": POOL_REUSE=0, the connect-per-request baseline */
     CLOSE_REASONS
 };
 extern const char *const close_reason_names[CLOSE_REASONS];

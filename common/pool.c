@@ -106,7 +106,8 @@ static void notice_receiver(void *arg, const PGresult *res)
  * slot can go to another worker without the server ever seeing one connection too many. */
 static void finish_and_wait(PGconn *pg)
 {
-    int fd = PQsocket(pg) >= 0 ? dup(PQsocket(pg)) : -1;
+    /* The connect-per-request baseline (POOL_REUSE=0) closes the way a naive client does. */
+    int fd = PQsocket(pg) >= 0 && cfg.pool_reuse ? dup(PQsocket(pg)) : -1;
     struct pollfd pfd = {fd, POLLIN, 0};
     char buf[256];
     int64_t deadline = time_mono_us() + CLOSE_WAIT_US;
@@ -462,6 +463,8 @@ void pool_release(db_conn_t *conn)
     }
     if (conn->doomed)
         conn_close(conn, conn->doom_reason);
+    else if (!cfg.pool_reuse)
+        conn_close(conn, CLOSE_NO_REUSE);
     else if (time_mono_us() >= conn->expires_us)
         conn_close(conn, CLOSE_LIFETIME);
     else

@@ -10,9 +10,12 @@ case "$VAR_DIR" in /*) ;; *) VAR_DIR="$ROOT/$VAR_DIR" ;; esac
 HTTP_PORT=${HTTP_PORT:-8080}
 PG_PORT=${PG_PORT:-54320}
 WORKERS=${WORKERS:-2}
-RUN_DIR=$VAR_DIR/run
-LOG_DIR=$VAR_DIR/log
-PG_DIR=$VAR_DIR/pg
+set_paths() {
+  RUN_DIR=$VAR_DIR/run
+  LOG_DIR=$VAR_DIR/log
+  PG_DIR=$VAR_DIR/pg
+}
+set_paths
 PG_BIN=/usr/lib/postgresql/15/bin
 APP_USER=elog
 ROUTES=${ROUTES:-$(cd "$ROOT/endpoints" && ls ./*.c | sed 's|^\./||; s|\.c$||' | tr '\n' ' ')}
@@ -253,4 +256,39 @@ print_login_help() {
               -d '{"username":"$user","password":"$pass"}' http://127.0.0.1:$HTTP_PORT/api/auth | jq -r .data.access_token)
             curl -s -H "Authorization: Bearer \$TOKEN" 'http://127.0.0.1:$HTTP_PORT/api/logs?pageSize=5'
 MSG
+}
+
+# ---- a private stack for tests and benchmarks ----------------------------------------
+
+free_port() {
+  local p
+  while :; do
+    p=$((20000 + RANDOM % 30000))
+    (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
+  done
+}
+
+# Starts PostgreSQL with the schema and SEED_ROWS rows over SEED_HOURS in a new temporary
+# VAR_DIR on free ports (no workers yet: start them with stack_start).
+private_db_up() {
+  VAR_DIR=$(mktemp -d /tmp/elog-private.XXXXXX)
+  chmod 755 "$VAR_DIR"
+  HTTP_PORT=$(free_port)
+  PG_PORT=$(free_port)
+  export VAR_DIR HTTP_PORT PG_PORT
+  set_paths
+  own_dir "$VAR_DIR"
+  pg_init && pg_start && pg_bootstrap || return 1
+  DATABASE_URL=$(pg_dsn)
+  export DATABASE_URL
+  db_apply_schema || return 1
+  as_app "$BUILD/tools/seed" --rows "${SEED_ROWS:-20000}" --hours "${SEED_HOURS:-48}" >/dev/null
+  [ "${DEMO_DATA:-1}" = 0 ] || db_demo_data >/dev/null
+  ensure_jwt_secret
+}
+
+private_stack_down() {
+  stack_stop >/dev/null 2>&1
+  pg_stop >/dev/null 2>&1
+  rm -rf "$VAR_DIR"
 }

@@ -27,42 +27,16 @@ run_unit() {
   echo "unit: $unit_passed passed, $unit_failed failed"
 }
 
-free_port() {
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 30000))
-    (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
-  done
-}
-
 if [ "${SANITIZE:-0}" = 1 ]; then BUILD_DIR=$ROOT/build-san; else BUILD_DIR=$ROOT/${BUILD:-build}; fi
 
-export VAR_DIR HTTP_PORT PG_PORT WORKERS=2 AUTH_REQUIRED=1 LOG_LEVEL=info
-VAR_DIR=$(mktemp -d /tmp/elog-test.XXXXXX)
-HTTP_PORT=$(free_port)
-PG_PORT=$(free_port)
+export WORKERS=2 AUTH_REQUIRED=1 LOG_LEVEL=info SEED_ROWS=${TEST_SEED_ROWS:-20000} SEED_HOURS=48
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
-chmod 755 "$VAR_DIR"
-own_dir "$VAR_DIR"
-
-cleanup() {
-  stack_stop >/dev/null 2>&1
-  pg_stop >/dev/null 2>&1
-  rm -rf "$VAR_DIR" "$TEST_RESULTS"
-}
-trap cleanup EXIT
-
+trap 'private_stack_down; rm -f "$TEST_RESULTS"' EXIT
+private_db_up || { echo "FAIL: the test database did not come up"; echo "0 passed, 1 failed"; exit 1; }
 echo "test stack in $VAR_DIR, http $HTTP_PORT, postgres $PG_PORT"
-pg_init && pg_start && pg_bootstrap
-export DATABASE_URL
-DATABASE_URL=$(pg_dsn)
-db_apply_schema
 # Unit tests, some of which (the pool's) talk to this real server.
 run_unit
-as_app "$BUILD/tools/seed" --rows "${TEST_SEED_ROWS:-20000}" --hours 48 >/dev/null
-db_demo_data >/dev/null
-ensure_jwt_secret
 stack_start >/dev/null
 
 for t in "$ROOT"/tests/integration/*.sh; do
