@@ -1,4 +1,4 @@
--- Schema of the log-analytics API: idempotent, apply with `psql -v ON_ERROR_STOP=1 -f db/schema.sql`.
+-- Schema of the log-analytics API; idempotent: psql -v ON_ERROR_STOP=1 -f db/schema.sql
 --
 -- Every statement is guarded (DO blocks for types, IF NOT EXISTS / OR REPLACE elsewhere), so the
 -- file can be applied any number of times. It runs in one transaction under an advisory lock:

@@ -42,9 +42,11 @@ stack_start >/dev/null
 for t in "$ROOT"/tests/integration/*.sh; do
   [ -n "${TESTS:-}" ] && ! [[ "$(basename "$t")" == *${TESTS}* ]] && continue
   echo "--- $(basename "$t")"
+  started=$SECONDS
   if ! timeout 300 bash "$t"; then
     echo "FAIL $(basename "$t" .sh): script exited non-zero" | tee -a "$TEST_RESULTS"
   fi
+  echo "--- $(basename "$t") took $((SECONDS - started)) s"
   # A test that changed the stack's configuration must leave the default one behind.
   if ! curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"; then stack_stop; stack_start >/dev/null; fi
 done
