@@ -228,9 +228,14 @@ static bool backend_alive(int32_t pid)
     return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
-/* A dead worker's slot may be taken over once none of its backends is left. */
+/* A dead worker's slot may be taken over once none of its backends is left. A worker killed
+ * in the middle of a connect leaves a backend whose pid it never learnt: that one is given
+ * the grace a server needs to notice the closed socket. */
 static bool slot_reclaimable(worker_slot_t *s)
 {
+    int64_t since = __atomic_load_n(&s->connecting_since_us, __ATOMIC_RELAXED);
+    if (since != 0 && time_mono_us() - since < CONNECT_GRACE_US)
+        return false;
     for (int k = 0; k < SHARED_MAX_CONNS; k++) {
         int32_t bp = __atomic_load_n(&s->backend_pids[k], __ATOMIC_RELAXED);
         if (bp != 0 && backend_alive(bp))
@@ -252,6 +257,7 @@ int budget_reap_dead(int64_t deadline_us)
             usleep(1000);
         }
         memset(s->backend_pids, 0, sizeof s->backend_pids);
+        s->connecting_since_us = 0;
         __atomic_store_n(&s->pool.open, 0, __ATOMIC_RELAXED);
         __atomic_compare_exchange_n(&s->pid, &pid, 0, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
     }

@@ -11,6 +11,7 @@
 #define SHARED_ROUTE_LEN 32
 #define SHARED_MAX_CONNS 64      /* connections one worker may hold (POOL_MAX ceiling) */
 #define BACKEND_REMOTE (-1)      /* a backend on another host: its pid cannot be checked */
+#define CONNECT_GRACE_US 1000000 /* how long an orphaned half-made connection may linger */
 
 /* Why a pooled connection was closed; each has a counter. */
 enum close_reason {
@@ -45,6 +46,8 @@ typedef struct worker_slot {
     /* Server process of each open connection (0: none), so that after a kill -9 the budget
      * slot is reused only once the orphaned backend has really gone. */
     int32_t backend_pids[SHARED_MAX_CONNS];
+    /* Set while a connect is under way: its backend exists before its pid is known. */
+    int64_t connecting_since_us;
 } worker_slot_t;
 
 typedef struct shared_segment {

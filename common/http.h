@@ -71,7 +71,8 @@ int http_param_int(const http_request_t *req, http_response_t *res, const char *
                    long min, long max, long *out);
 
 /* Matches an optional parameter case-insensitively against a NULL-terminated list; absent
- * gives def_index. Returns the index, or -1 with a 400 naming the parameter. */
+ * gives def_index (which must not be -1, the error value). Returns the index, or -1 with a 400
+ * naming the parameter. */
 int http_param_enum(const http_request_t *req, http_response_t *res, const char *name,
                     const char *const *choices, int def_index);
 

@@ -212,6 +212,7 @@ static int conn_open(db_conn_t *conn, int64_t deadline_us)
     vals[n] = NULL;
 
     memset(conn, 0, sizeof *conn);
+    __atomic_store_n(&pool.slot->connecting_since_us, t0, __ATOMIC_RELAXED);
     conn->pg = PQconnectStartParams(keys, vals, 1);
     if (conn->pg == NULL) {
         snprintf(pool.why, sizeof pool.why, "out of memory");
@@ -228,6 +229,7 @@ static int conn_open(db_conn_t *conn, int64_t deadline_us)
         st = PQconnectPoll(conn->pg);
     }
     if (st != PGRES_POLLING_OK || PQstatus(conn->pg) != CONNECTION_OK) {
+        __atomic_store_n(&pool.slot->connecting_since_us, 0, __ATOMIC_RELAXED);
         describe_connect_failure(PQerrorMessage(conn->pg), timed_out);
         log_warn("connect failed (%s): %s", pool.why,
                  timed_out ? "deadline passed" : PQerrorMessage(conn->pg));
@@ -242,6 +244,7 @@ static int conn_open(db_conn_t *conn, int64_t deadline_us)
                          ? PQbackendPID(conn->pg)
                          : BACKEND_REMOTE,
                      __ATOMIC_RELAXED);
+    __atomic_store_n(&pool.slot->connecting_since_us, 0, __ATOMIC_RELEASE);
     PQsetnonblocking(conn->pg, 1);
     conn->created_us = time_mono_us();
     conn->last_used_us = conn->created_us;

@@ -82,7 +82,7 @@ int time_parse_rfc3339(const char *text, int64_t *epoch_ms)
     } else if (*p == '+' || *p == '-') {
         int sign = *p++ == '-' ? -1 : 1, oh, om;
         if ((oh = read_digits(&p, 2)) < 0 || *p++ != ':' || (om = read_digits(&p, 2)) < 0 ||
-            oh > 23 || om > 59)
+            oh > 15 || om > 59)
             return -1;
         offset_min = sign * (oh * 60 + om);
     } else {

@@ -15,7 +15,8 @@ int64_t time_mono_us(void);
 char *time_format_rfc3339(int64_t epoch_ms, char *buf, size_t len);
 
 /* Parses an RFC 3339 timestamp (Z or +hh:mm offset, optional fraction) into epoch ms.
- * Returns 0 on success, -1 if the text is not a valid timestamp. */
+ * Offsets are limited to +-15:59, as PostgreSQL accepts. Returns 0 on success, -1 if the text
+ * is not a valid timestamp. */
 int time_parse_rfc3339(const char *text, int64_t *epoch_ms);
 
 #endif

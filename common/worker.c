@@ -88,6 +88,20 @@ static bool content_type_allowed(const route_t *route, const char *type)
     return false;
 }
 
+static void unsupported_media_type(const route_t *route, http_response_t *res)
+{
+    static const char *const json_only[] = {"application/json", NULL};
+    const char *const *types = route->body_types != NULL ? route->body_types : json_only;
+    char msg[256];
+    size_t n = (size_t)snprintf(msg, sizeof msg, "The request body must be");
+
+    for (int i = 0; types[i] != NULL && n < sizeof msg; i++)
+        n += (size_t)snprintf(msg + n, sizeof msg - n, "%s %s", i ? " or" : "", types[i]);
+    if (n < sizeof msg - 1)
+        strcat(msg, ".");
+    http_error(res, 415, "UNSUPPORTED_MEDIA_TYPE", msg, NULL);
+}
+
 static void method_not_allowed(const route_t *route, http_response_t *res)
 {
     char allow[64];
@@ -118,8 +132,7 @@ static void dispatch(const route_t *route, http_request_t *req, http_response_t 
         return;
     if (is_post) {
         if (!content_type_allowed(route, req->content_type)) {
-            http_error(res, 415, "UNSUPPORTED_MEDIA_TYPE",
-                       "The request body must be application/json.", NULL);
+            unsupported_media_type(route, res);
             return;
         }
         if (http_read_body(req, res, route->body_limit) != 0)

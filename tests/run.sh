@@ -27,7 +27,7 @@ run_unit() {
   echo "unit: $unit_passed passed, $unit_failed failed"
 }
 
-if [ "${SANITIZE:-0}" = 1 ]; then BUILD_DIR=$ROOT/build-san; else BUILD_DIR=$ROOT/${BUILD:-build}; fi
+if [ "${SANITIZE:-0}" = 1 ]; then BUILD_DIR=$ROOT/${BUILD:-build-san}; else BUILD_DIR=$ROOT/${BUILD:-build}; fi
 
 export WORKERS=2 AUTH_REQUIRED=1 LOG_LEVEL=info SEED_ROWS=${TEST_SEED_ROWS:-20000} SEED_HOURS=48
 # shellcheck source=scripts/lib.sh

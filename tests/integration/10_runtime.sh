@@ -53,3 +53,11 @@ for q in '%' '%zz' 'a=%4' 'a=%00' 'a=%C3%28' 'a=%ED%A0%80' 'a=%C0%AF' 'a=%F8%88%
 done
 http GET '/api/health?note=caf%C3%A9+ok'
 check "well-formed UTF-8 query is accepted" [ "$STATUS" = 200 ]
+
+# A body past nginx's own limit gets the API's error shape too.
+head -c 17000000 /dev/zero | tr '\0' ' ' > "$RESP_DIR/huge"
+http POST /api/logs -H "Authorization: Bearer $(token admin)" -H 'Content-Type: application/json' --data-binary @"$RESP_DIR/huge"
+check "a 17 MB body gets 413" [ "$STATUS" = 413 ]
+check "the 413 has the JSON error body" jq -e '.success == false and .error == "PAYLOAD_TOO_LARGE"' "$BODY"
+http POST /api/logs -H "Authorization: Bearer $(token admin)" -H 'Content-Type: text/csv' -d 'a,b'
+check "a wrong media type gets 415 naming the accepted ones" jq -e '.error == "UNSUPPORTED_MEDIA_TYPE" and (.message | test("application/x-ndjson"))' "$BODY"
