@@ -11,7 +11,7 @@
 #include "config.h"
 #include "timeutil.h"
 
-static int hex_value(char c)
+int http_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -34,8 +34,8 @@ static char *percent_decode(const char *src, size_t len)
         if (c == '+') {
             c = ' ';
         } else if (c == '%') {
-            int hi = i + 2 < len ? hex_value(src[i + 1]) : -1;
-            int lo = i + 2 < len ? hex_value(src[i + 2]) : -1;
+            int hi = i + 2 < len ? http_hex_value(src[i + 1]) : -1;
+            int lo = i + 2 < len ? http_hex_value(src[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);
                 return NULL;

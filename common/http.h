@@ -55,6 +55,9 @@ typedef struct http_response {
  * with a 400 set in res. */
 int http_parse_query(http_request_t *req, http_response_t *res, const char *query);
 
+/* The value of one hexadecimal digit, or -1. */
+int http_hex_value(char c);
+
 /* True when text is well-formed UTF-8 (no overlongs, surrogates or values past U+10FFFF). */
 bool http_utf8_valid(const char *text, size_t len);
 

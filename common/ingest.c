@@ -45,17 +45,6 @@ static bool is_digit(char c)
     return c >= '0' && c <= '9';
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Reads the 4 hex digits after "\u"; -1 when they are not there. */
 static long read_hex4(scan_t *sc)
 {
@@ -64,7 +53,7 @@ static long read_hex4(scan_t *sc)
     if (sc->len - sc->pos < 4)
         return -1;
     for (int i = 0; i < 4; i++) {
-        int d = hex_digit(sc->text[sc->pos + (size_t)i]);
+        int d = http_hex_value(sc->text[sc->pos + (size_t)i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
