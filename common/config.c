@@ -49,7 +49,7 @@ static const char *env_str(const char *name, const char *def)
 
 int config_load(char *err, size_t errlen)
 {
-    int auth = 1, reuse = 1;
+    int auth = 1, reuse = 1, prepared = 1;
 
     memset(&cfg, 0, sizeof cfg);
     if (env_int("DB_CONNECTION_BUDGET", 20, 1, 10000, &cfg.db_connection_budget, err, errlen) ||
@@ -66,7 +66,8 @@ int config_load(char *err, size_t errlen)
         env_int("MAX_REQUESTS", 0, 0, 100000000, &cfg.max_requests, err, errlen) ||
         env_int("DB_MAX_SIZE_MB", 1024, 1, 100000000, &cfg.db_max_size_mb, err, errlen) ||
         env_int("AUTH_REQUIRED", 1, 0, 1, &auth, err, errlen) ||
-        env_int("POOL_REUSE", 1, 0, 1, &reuse, err, errlen))
+        env_int("POOL_REUSE", 1, 0, 1, &reuse, err, errlen) ||
+        env_int("DB_PREPARED_STATEMENTS", 1, 0, 1, &prepared, err, errlen))
         return -1;
     if (cfg.pool_min > cfg.pool_max) {
         snprintf(err, errlen, "POOL_MIN (%d) must not exceed POOL_MAX (%d)", cfg.pool_min,
@@ -75,6 +76,7 @@ int config_load(char *err, size_t errlen)
     }
     cfg.auth_required = auth == 1;
     cfg.pool_reuse = reuse == 1;
+    cfg.db_prepared_statements = prepared == 1;
     cfg.database_url = env_str("DATABASE_URL", NULL);
     cfg.jwt_secret_key = env_str("JWT_SECRET_KEY", NULL);
     cfg.environment = env_str("APP_ENV", "development");

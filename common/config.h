@@ -18,6 +18,7 @@ typedef struct config {
     int db_statement_timeout_ms;
     int max_requests;              /* a worker retires after this many; 0 = never */
     bool pool_reuse;               /* POOL_REUSE=0: close at release (a benchmark baseline) */
+    bool db_prepared_statements;   /* plan once per connection; 0 behind PgBouncer (txn mode) */
     int db_max_size_mb;            /* the database plan's size, for /api/monitoring */
     bool auth_required;
     const char *jwt_secret_key;    /* NULL when unset */

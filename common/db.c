@@ -50,7 +50,7 @@ PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, i
         fresh = fresh || PQtransactionStatus(req->db->pg) == PQTRANS_IDLE;
         deadline = time_mono_us() + (int64_t)cfg.db_statement_timeout_ms * 1000 +
                    CLIENT_DEADLINE_SLACK_US;
-        r = pool_exec(req->db, sql, nparams, values, deadline, &timed_out);
+        r = pool_exec_prepared(req->db, sql, nparams, values, deadline, &timed_out);
         if (r != NULL &&
             (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
             return r;

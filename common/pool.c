@@ -129,6 +129,8 @@ static void conn_close(db_conn_t *conn, enum close_reason reason)
         return;
     finish_and_wait(conn->pg);
     __atomic_store_n(&pool.slot->backend_pids[conn - pool.conns], 0, __ATOMIC_RELAXED);
+    for (int k = 0; k < conn->nprepared; k++)
+        free(conn->prepared[k]);
     memset(conn, 0, sizeof *conn);
     budget_give();
     FIG_ADD(closes[reason], 1);
@@ -475,8 +477,8 @@ void pool_release(db_conn_t *conn)
     update_gauges();
 }
 
-PGresult *pool_exec(db_conn_t *conn, const char *sql, int nparams, const char *const *values,
-                    int64_t deadline_us, bool *timed_out)
+/* Flushes what was sent and waits for the last result until deadline_us. */
+static PGresult *await_result(db_conn_t *conn, bool sent, int64_t deadline_us, bool *timed_out)
 {
     PGresult *last = NULL;
     short revents = 0;
@@ -484,7 +486,7 @@ PGresult *pool_exec(db_conn_t *conn, const char *sql, int nparams, const char *c
 
     *timed_out = false;
     FIG_ADD(queries, 1);
-    if (!PQsendQueryParams(conn->pg, sql, nparams, NULL, values, NULL, NULL, 0))
+    if (!sent)
         goto broken;
     while ((rc = PQflush(conn->pg)) > 0) {
         int w = wait_socket(conn->pg, POLLIN | POLLOUT, deadline_us, &revents);
@@ -526,6 +528,42 @@ broken:
     PQclear(last);
     FIG_ADD(query_errors, 1);
     return NULL;
+}
+
+PGresult *pool_exec(db_conn_t *conn, const char *sql, int nparams, const char *const *values,
+                    int64_t deadline_us, bool *timed_out)
+{
+    bool sent = PQsendQueryParams(conn->pg, sql, nparams, NULL, values, NULL, NULL, 0) == 1;
+    return await_result(conn, sent, deadline_us, timed_out);
+}
+
+PGresult *pool_exec_prepared(db_conn_t *conn, const char *sql, int nparams,
+                             const char *const *values, int64_t deadline_us, bool *timed_out)
+{
+    char name[16];
+    int k = 0;
+
+    while (k < conn->nprepared && strcmp(conn->prepared[k], sql) != 0)
+        k++;
+    if (k == conn->nprepared) {
+        PGresult *r;
+        if (!cfg.db_prepared_statements || k == POOL_MAX_PREPARED)
+            return pool_exec(conn, sql, nparams, values, deadline_us, timed_out);
+        snprintf(name, sizeof name, "elog_%d", k);
+        r = await_result(conn, PQsendPrepare(conn->pg, name, sql, nparams, NULL) == 1,
+                         deadline_us, timed_out);
+        if (r == NULL || PQresultStatus(r) != PGRES_COMMAND_OK)
+            return r;
+        PQclear(r);
+        conn->prepared[k] = strdup(sql);
+        if (conn->prepared[k] == NULL)
+            return pool_exec(conn, sql, nparams, values, deadline_us, timed_out);
+        conn->nprepared++;
+    }
+    snprintf(name, sizeof name, "elog_%d", k);
+    return await_result(conn,
+                        PQsendQueryPrepared(conn->pg, name, nparams, values, NULL, NULL, 0) == 1,
+                        deadline_us, timed_out);
 }
 
 int pool_poll_fds(struct pollfd *fds, int max)

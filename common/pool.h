@@ -16,8 +16,12 @@
 #define POOL_HARD_MAX SHARED_MAX_CONNS
 #define POOL_APP_PREFIX "elog:"
 
+#define POOL_MAX_PREPARED 64
+
 typedef struct db_conn {
     PGconn *pg;
+    char *prepared[POOL_MAX_PREPARED]; /* SQL of the statements prepared as elog_<index> */
+    int nprepared;
     bool in_use;
     bool doomed;                 /* set when the server said FATAL or a query broke it */
     enum close_reason doom_reason;
@@ -72,5 +76,10 @@ void pool_figures_json(cJSON *obj, const pool_figures_t *f);
  * NULL also when the connection broke (check PQstatus). */
 PGresult *pool_exec(db_conn_t *conn, const char *sql, int nparams, const char *const *values,
                     int64_t deadline_us, bool *timed_out);
+
+/* Like pool_exec, but prepares the statement once per connection (elog_<n>) and reuses its
+ * plan afterwards, unless DB_PREPARED_STATEMENTS=0 (PgBouncer in transaction mode). */
+PGresult *pool_exec_prepared(db_conn_t *conn, const char *sql, int nparams,
+                             const char *const *values, int64_t deadline_us, bool *timed_out);
 
 #endif

@@ -37,6 +37,14 @@ private_db_up || { echo "FAIL: the test database did not come up"; echo "0 passe
 echo "test stack in $VAR_DIR, http $HTTP_PORT, postgres $PG_PORT"
 # Unit tests, some of which (the pool's) talk to this real server.
 run_unit
+
+# The same tree builds warning-free under clang too, and every parser survives a short fuzz.
+if make -s -C "$ROOT" CC=clang BUILD=build-clang all >"$VAR_DIR/clang.log" 2>&1; then
+  echo "PASS build: clang -Wall -Wextra -Werror" | tee -a "$TEST_RESULTS"
+else
+  echo "FAIL build: clang -Wall -Wextra -Werror -- $(grep -m1 error "$VAR_DIR/clang.log")" | tee -a "$TEST_RESULTS"
+fi
+"$ROOT/tests/fuzz/run.sh" "${FUZZ_SMOKE_SECONDS:-5}" | tee -a "$TEST_RESULTS"
 stack_start >/dev/null
 
 for t in "$ROOT"/tests/integration/*.sh; do

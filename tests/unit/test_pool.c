@@ -264,6 +264,52 @@ static void test_statement_timeout_keeps_connection(void **state)
     assert_int_equal(slot->pool.connects, 1);
 }
 
+static PGresult *run_prepared(db_conn_t *c, const char *sql, const char *arg)
+{
+    bool timed_out;
+    const char *values[] = {arg};
+    return pool_exec_prepared(c, sql, arg != NULL, values, time_mono_us() + 5000000, &timed_out);
+}
+
+static const char *prepared_count(db_conn_t *c, PGresult **keep)
+{
+    *keep = run(c, "SELECT count(*) FROM pg_prepared_statements");
+    return PQgetvalue(*keep, 0, 0);
+}
+
+static void test_statements_prepared_once_per_connection(void **state)
+{
+    db_conn_t *c = must_acquire();
+    PGresult *r, *count;
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        r = run_prepared(c, "SELECT $1::int + 1", "41");
+        assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+        assert_string_equal(PQgetvalue(r, 0, 0), "42");
+        PQclear(r);
+    }
+    r = run_prepared(c, "SELEKT 1", NULL); /* an error is an ordinary error result */
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    PQclear(r);
+    assert_string_equal(prepared_count(c, &count), "1");
+    PQclear(count);
+    pool_release(c);
+}
+
+static void test_prepared_statements_can_be_switched_off(void **state)
+{
+    db_conn_t *c = must_acquire();
+    PGresult *r, *count;
+    (void)state;
+    cfg.db_prepared_statements = false;
+    r = run_prepared(c, "SELECT $1::int * 2", "21");
+    assert_string_equal(PQgetvalue(r, 0, 0), "42");
+    PQclear(r);
+    assert_string_equal(prepared_count(c, &count), "0");
+    PQclear(count);
+    pool_release(c);
+}
+
 static void test_fatal_sqlstates(void **state)
 {
     (void)state;
@@ -441,6 +487,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_lifetime_replaces_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_idle_timeout_keeps_minimum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_statement_timeout_keeps_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_statements_prepared_once_per_connection, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_prepared_statements_can_be_switched_off, setup,
+                                        teardown),
         cmocka_unit_test(test_fatal_sqlstates),
         cmocka_unit_test_setup_teardown(test_unreachable_database_fails_fast_then_retries, setup,
                                         teardown),
