@@ -164,7 +164,7 @@ int budget_take(int timeout_ms)
     op.sem_flg = SEM_UNDO | IPC_NOWAIT;
     if (semop(sem_id, &op, 1) == 0)
         return 0;
-    if (errno != EAGAIN)
+    if (errno != EAGAIN || timeout_ms <= 0)
         return -1;
     op.sem_flg = SEM_UNDO;
     waiter_adjust(1);

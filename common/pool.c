@@ -17,6 +17,7 @@
 #define FAILFAST_MAX_US 500000       /* never refuse without trying for longer than this */
 #define CLEANUP_DEADLINE_US 1000000  /* rollback or cancel at release */
 #define CLOSE_WAIT_US 100000         /* for the server's end of a closed connection */
+#define TOPUP_CONNECT_US 500000      /* a background connect never holds a worker longer */
 
 static struct {
     bool initialized;
@@ -28,6 +29,7 @@ static struct {
     int64_t backoff_us;
     int64_t failfast_until_us;
     bool replacing;              /* a broken connection was closed; next connect is a reconnect */
+    int64_t next_topup_us;       /* no background connect before this (backoff) */
     char why[256];
     uint64_t rng;
 } pool;
@@ -332,6 +334,36 @@ static db_conn_t *free_slot(void)
     return NULL;
 }
 
+/* Opens conn on a budget slot the caller has taken; on failure gives the slot back and backs
+ * off: requests fail fast for a short window, background top-ups wait the whole backoff. */
+static enum pool_error open_taken(db_conn_t *conn, int64_t deadline)
+{
+    int64_t window;
+
+    /* The slot may have just come back from a killed worker whose backend still exits. */
+    if (budget_reap_dead(deadline) != 0) {
+        budget_give();
+        snprintf(pool.why, sizeof pool.why,
+                 "a killed worker's session is still open on the server");
+        return POOL_TIMEOUT;
+    }
+    if (conn_open(conn, deadline) == 0) {
+        pool.backoff_us = 0;
+        pool.failfast_until_us = 0;
+        pool.next_topup_us = 0;
+        return POOL_OK;
+    }
+    budget_give();
+    FIG_ADD(connect_failures, 1);
+    pool.backoff_us = pool.backoff_us == 0 ? BACKOFF_MIN_US : pool.backoff_us * 2;
+    if (pool.backoff_us > BACKOFF_MAX_US)
+        pool.backoff_us = BACKOFF_MAX_US;
+    window = (int64_t)((double)pool.backoff_us * (0.5 + 0.5 * jitter_unit()));
+    pool.failfast_until_us = time_mono_us() + (window < FAILFAST_MAX_US ? window : FAILFAST_MAX_US);
+    pool.next_topup_us = time_mono_us() + window;
+    return POOL_UNAVAILABLE;
+}
+
 db_conn_t *pool_acquire(int timeout_ms, enum pool_error *err, const char **why)
 {
     int64_t t0 = time_mono_us(), deadline = t0 + (int64_t)timeout_ms * 1000;
@@ -376,30 +408,12 @@ db_conn_t *pool_acquire(int timeout_ms, enum pool_error *err, const char **why)
         FIG_ADD(waits, 1);
         FIG_ADD(wait_us, (uint64_t)(time_mono_us() - t0));
     }
-    /* The slot may have just come back from a killed worker whose backend still exits. */
-    if (budget_reap_dead(deadline) != 0) {
-        budget_give();
-        snprintf(pool.why, sizeof pool.why,
-                 "a killed worker's session is still open on the server");
-        FIG_ADD(acquire_timeouts, 1);
-        *err = POOL_TIMEOUT;
+    *err = open_taken(conn, deadline);
+    if (*err != POOL_OK) {
+        if (*err == POOL_TIMEOUT)
+            FIG_ADD(acquire_timeouts, 1);
         return NULL;
     }
-    if (conn_open(conn, deadline) != 0) {
-        budget_give();
-        FIG_ADD(connect_failures, 1);
-        /* Exponential backoff with jitter; requests fail fast only for a short window so
-         * that service resumes promptly once the database is back. */
-        pool.backoff_us = pool.backoff_us == 0 ? BACKOFF_MIN_US : pool.backoff_us * 2;
-        if (pool.backoff_us > BACKOFF_MAX_US)
-            pool.backoff_us = BACKOFF_MAX_US;
-        int64_t window = (int64_t)((double)pool.backoff_us * (0.5 + 0.5 * jitter_unit()));
-        pool.failfast_until_us = time_mono_us() + (window < FAILFAST_MAX_US ? window : FAILFAST_MAX_US);
-        *err = POOL_UNAVAILABLE;
-        return NULL;
-    }
-    pool.backoff_us = 0;
-    pool.failfast_until_us = 0;
     conn->in_use = true;
     update_gauges();
     return conn;
@@ -604,6 +618,13 @@ void pool_maintain(void)
         else
             continue;
         open--;
+    }
+    /* Keep POOL_MIN warm between requests, so a fresh worker's first request does not pay the
+     * connect; never while others wait for the budget, never against the backoff. */
+    if (open < cfg.pool_min && waiters <= 0 && now >= pool.next_topup_us) {
+        db_conn_t *c = free_slot();
+        if (c != NULL && budget_take(0) == 0 && open_taken(c, now + TOPUP_CONNECT_US) == POOL_OK)
+            update_gauges();
     }
 }
 

@@ -251,7 +251,10 @@ double severity_confidence(int points)
 /* ---- stats-v1 ----------------------------------------------------------------------------
  * Aspects, each in [0, 1], in this order; the score is the largest and a later aspect wins
  * only when strictly larger, so ties go to the earlier name:
- *   timing       1 - hour_count/total        when that share < 0.10
+ *   timing       1 - r, r = (hour_count/total) / (1/24), when r < 0.10: the hour's share
+ *                measured against an even spread. API.md says "1 - share of the entry's
+ *                hour, when that share < 0.1"; read literally, every hour of a 24-hour
+ *                window holds about 1/24 < 0.1 and every entry would be an anomaly.
  *   source       1 - source_count/total      when that share < 0.05, and 0.8 when the entry
  *                                            has an IP never seen in the window (the larger)
  *   content      1 - message_count/total     when that share < 0.01
@@ -262,7 +265,8 @@ double severity_confidence(int points)
  * and content are skipped rather than dividing by zero or calling every IP new. Performance
  * is skipped without a response time or without a positive, finite stddev. */
 
-#define TIMING_SHARE_BELOW 0.10
+#define TIMING_SHARE_BELOW 0.10 /* of an even hour's share */
+#define HOURS_PER_DAY 24.0
 #define SOURCE_SHARE_BELOW 0.05
 #define CONTENT_SHARE_BELOW 0.01
 #define NEW_IP_SCORE 0.8
@@ -307,7 +311,8 @@ anomaly_result_t anomaly_score(const anomaly_entry_t *entry, const anomaly_conte
     anomaly_result_t r = {.score = 0.0, .is_anomaly = false, .type = "none"};
 
     if (ctx->total > 0) {
-        consider(&r, "timing", rarity(ctx->hour_count, ctx->total, TIMING_SHARE_BELOW));
+        double hour_ratio = share(ctx->hour_count, ctx->total) * HOURS_PER_DAY;
+        consider(&r, "timing", hour_ratio < TIMING_SHARE_BELOW ? 1.0 - hour_ratio : 0.0);
         double source = rarity(ctx->source_count, ctx->total, SOURCE_SHARE_BELOW);
         if (!is_none(entry->ip) && !ctx->ip_seen && NEW_IP_SCORE > source) {
             source = NEW_IP_SCORE;

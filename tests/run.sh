@@ -39,7 +39,7 @@ echo "test stack in $VAR_DIR, http $HTTP_PORT, postgres $PG_PORT"
 run_unit
 
 # The same tree builds warning-free under clang too, and every parser survives a short fuzz.
-if make -s -C "$ROOT" CC=clang BUILD=build-clang all >"$VAR_DIR/clang.log" 2>&1; then
+if make -s -C "$ROOT" CC=clang BUILD="$VAR_DIR/build-clang" all >"$VAR_DIR/clang.log" 2>&1; then
   echo "PASS build: clang -Wall -Wextra -Werror" | tee -a "$TEST_RESULTS"
 else
   echo "FAIL build: clang -Wall -Wextra -Werror -- $(grep -m1 error "$VAR_DIR/clang.log")" | tee -a "$TEST_RESULTS"
@@ -58,6 +58,14 @@ for t in "$ROOT"/tests/integration/*.sh; do
   # A test that changed the stack's configuration must leave the default one behind.
   if ! curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/"; then stack_stop; stack_start >/dev/null; fi
 done
+
+# A worker that crashed under a sanitizer may be hidden by nginx's retry on the other worker.
+if grep -l -E 'runtime error|AddressSanitizer|LeakSanitizer' "$LOG_DIR"/*.log >/dev/null 2>&1; then
+  echo "FAIL sanitizers: reports in $(grep -l -E 'runtime error|AddressSanitizer|LeakSanitizer' "$LOG_DIR"/*.log | xargs -n1 basename | tr '\n' ' ')" | tee -a "$TEST_RESULTS"
+  grep -h -m 3 -E 'runtime error|ERROR: (Address|Leak)Sanitizer' "$LOG_DIR"/*.log
+else
+  echo "PASS sanitizers: no report in any worker log" | tee -a "$TEST_RESULTS"
+fi
 
 int_passed=$(grep -c '^PASS ' "$TEST_RESULTS")
 int_failed=$(grep -c '^FAIL ' "$TEST_RESULTS")

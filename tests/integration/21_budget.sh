@@ -76,9 +76,11 @@ read -r _ limit _ in_use _ waiting < <(budget_line)
 server=$(server_connections)
 LAST_DETAIL="budget in_use $in_use, server $server"
 check "budget in use equals the server-side connections" [ "$in_use" = "$server" ]
+restack DB_CONNECTION_BUDGET=$BUDGET POOL_MAX=2 POOL_MIN=0 WORKERS=2
+curl -s -o /dev/null "http://127.0.0.1:$HTTP_PORT/api/health"
 for r in $ROUTES; do for p in $(worker_pids "$r"); do kill -9 "$p"; done; done
 sleep 0.3
 read -r _ limit _ in_use _ waiting < <(budget_line)
 LAST_DETAIL="in_use $in_use waiting $waiting after killing every worker"
-check "after kill -9 of every worker the whole budget is free" [ "$in_use" = 0 -a "$waiting" = 0 ]
+check "after kill -9 of every worker (POOL_MIN=0) the whole budget is free" [ "$in_use" = 0 -a "$waiting" = 0 ]
 restack_default

@@ -319,11 +319,17 @@ static void test_anomaly_usual(void **state)
 static void test_anomaly_timing(void **state)
 {
     (void)state;
-    /* hour share 20/1000 = 0.02 < 0.1: 1 - 0.02 = 0.98 */
+    /* hour share 2/1000, against an even 1/24: r = 0.002 * 24 = 0.048 < 0.1: 1 - 0.048 */
     anomaly_context_t ctx = usual();
-    ctx.hour_count = 20;
-    expect_anomaly(entry("ok", "10.0.0.1", -1), ctx, 0.98, true, "timing");
-    /* share exactly 0.1 is not < 0.1: skipped */
+    ctx.hour_count = 2;
+    expect_anomaly(entry("ok", "10.0.0.1", -1), ctx, 0.952, true, "timing");
+    /* r = (10/2400) * 24 = 0.1 exactly is not < 0.1: skipped */
+    ctx.total = 2400;
+    ctx.hour_count = 10;
+    ctx.source_count = 1200;
+    ctx.message_count = 240;
+    expect_anomaly(entry("ok", "10.0.0.1", -1), ctx, 0.0, false, "none");
+    /* an ordinary hour (1/24 of the window, the literal reading's 0.042) is not unusual */
     ctx.hour_count = 100;
     expect_anomaly(entry("ok", "10.0.0.1", -1), ctx, 0.0, false, "none");
 }
@@ -401,14 +407,19 @@ static void test_anomaly_security(void **state)
 static void test_anomaly_ties_and_max(void **state)
 {
     (void)state;
-    /* timing 1 - 5/1000 = 0.995 and content 1 - 5/1000 = 0.995 tie: the earlier (timing) wins */
+    /* timing 1 - (1/4800) * 24 = 0.995 and content 1 - 24/4800 = 0.995 tie: timing wins */
     anomaly_context_t ctx = usual();
-    ctx.hour_count = 5;
-    ctx.message_count = 5;
+    ctx.total = 4800;
+    ctx.source_count = 2400;
+    ctx.hour_count = 1;
+    ctx.message_count = 24;
     expect_anomaly(entry("ok", "10.0.0.1", -1), ctx, 0.995, true, "timing");
-    /* timing 0.98 (20/1000) against performance 1.0 (z = 6): performance is larger */
+    /* timing 1 - (1/1200) * 24 = 0.98 against performance 1.0 (z = 6): performance wins */
     ctx = usual();
-    ctx.hour_count = 20;
+    ctx.total = 1200;
+    ctx.source_count = 600;
+    ctx.message_count = 120;
+    ctx.hour_count = 1;
     expect_anomaly(entry("ok", "10.0.0.1", 1000), ctx, 1.0, true, "performance");
 }
 
