@@ -161,6 +161,7 @@ static void test_server_hangup_while_idle_is_noticed(void **state)
     char sql[128];
     db_conn_t *c = must_acquire();
     (void)state;
+    cfg.pool_min = 0; /* no background top-up: the test watches the pool empty */
     snprintf(sql, sizeof sql, "SELECT pg_terminate_backend(%d)", PQbackendPID(c->pg));
     pool_release(c);
     admin(sql);
@@ -308,6 +309,21 @@ static void test_prepared_statements_can_be_switched_off(void **state)
     assert_string_equal(prepared_count(c, &count), "0");
     PQclear(count);
     pool_release(c);
+}
+
+static void test_background_topup_keeps_minimum_warm(void **state)
+{
+    (void)state;
+    cfg.pool_min = 1;
+    assert_int_equal(slot->pool.open, 0);
+    pool_maintain();
+    assert_int_equal(slot->pool.open, 1);
+    assert_int_equal(slot->pool.idle, 1);
+    assert_int_equal(slot->pool.connects, 1);
+    pool_maintain(); /* already at the minimum: nothing more */
+    assert_int_equal(slot->pool.connects, 1);
+    pool_release(must_acquire());
+    assert_int_equal(slot->pool.connects, 1); /* the first request found it warm */
 }
 
 static void test_fatal_sqlstates(void **state)
@@ -490,6 +506,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_statements_prepared_once_per_connection, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_prepared_statements_can_be_switched_off, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_background_topup_keeps_minimum_warm, setup,
                                         teardown),
         cmocka_unit_test(test_fatal_sqlstates),
         cmocka_unit_test_setup_teardown(test_unreachable_database_fails_fast_then_retries, setup,
