@@ -1,6 +1,7 @@
 /* config.c -- configuration from the environment, validated once at startup. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,39 +99,69 @@ int config_load(char *err, size_t errlen)
     return 0;
 }
 
-/* Masks "user:pass@" in a URL and "password=..." in a key=value DSN. */
+/* Masks "user:pass@" in a URL and every "password = value" (spaces allowed around '=', as
+ * libpq allows) in a key=value DSN or a URL's query. */
 void config_mask_dsn(const char *dsn, char *out, size_t outlen)
 {
-    const char *scheme, *at, *colon, *pw;
+    const char *p, *scheme, *at, *colon;
+    size_t n = 0;
 
     if (dsn == NULL) {
         snprintf(out, outlen, "(libpq defaults)");
         return;
     }
+#define EMIT(text, count)                                                                     \
+    do {                                                                                      \
+        int w_ = snprintf(out + n, n < outlen ? outlen - n : 0, "%.*s", (int)(count), text);  \
+        n += w_ > 0 ? (size_t)w_ : 0;                                                         \
+        if (n >= outlen)                                                                      \
+            n = outlen - 1;                                                                   \
+    } while (0)
+    if (outlen == 0)
+        return;
+    out[0] = '\0';
+    p = dsn;
     scheme = strstr(dsn, "://");
     if (scheme != NULL) {
         const char *auth = scheme + 3;
         at = strchr(auth, '@');
         colon = strchr(auth, ':');
-        if (at != NULL && colon != NULL && colon < at) {
-            snprintf(out, outlen, "%.*s:****%s", (int)(colon - dsn), dsn, at);
-            return;
+        if (at != NULL && colon != NULL && colon < at && strcspn(auth, "/?") > (size_t)(at - auth)) {
+            EMIT(dsn, colon - dsn + 1);
+            EMIT("****", 4);
+            p = at;
         }
     }
-    pw = strstr(dsn, "password=");
-    if (pw != NULL) {
-        const char *end = pw + 9;
-        if (*end == '\'') {
-            end++;
-            while (*end != '\0' && *end != '\'')
-                end += (*end == '\\' && end[1] != '\0') ? 2 : 1;
-            if (*end == '\'')
-                end++;
+    while (*p != '\0') {
+        const char *pw = strstr(p, "password");
+        const char *eq;
+        if (pw == NULL) {
+            EMIT(p, strlen(p));
+            break;
+        }
+        eq = pw + 8;
+        while (*eq == ' ' || *eq == '\t')
+            eq++;
+        if (*eq != '=' || (pw > dsn && (isalnum((unsigned char)pw[-1]) || pw[-1] == '_'))) {
+            EMIT(p, pw + 8 - p);
+            p = pw + 8;
+            continue;
+        }
+        EMIT(p, eq + 1 - p);
+        EMIT("****", 4);
+        eq++;
+        while (*eq == ' ' || *eq == '\t')
+            eq++;
+        if (*eq == '\'') {
+            eq++;
+            while (*eq != '\0' && *eq != '\'')
+                eq += (*eq == '\\' && eq[1] != '\0') ? 2 : 1;
+            if (*eq == '\'')
+                eq++;
         } else {
-            end += strcspn(end, " \t");
+            eq += strcspn(eq, " \t&");
         }
-        snprintf(out, outlen, "%.*spassword=****%s", (int)(pw - dsn), dsn, end);
-        return;
+        p = eq;
     }
-    snprintf(out, outlen, "%s", dsn);
+#undef EMIT
 }

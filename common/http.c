@@ -263,8 +263,10 @@ void http_add_header(http_response_t *res, const char *name, const char *fmt, ..
     size_t room = sizeof res->headers - res->headers_len;
     int n = snprintf(res->headers + res->headers_len, room, "%s: ", name);
 
-    if (n < 0 || (size_t)n >= room)
+    if (n < 0 || (size_t)n >= room) {
+        res->headers[res->headers_len] = '\0';
         return;
+    }
     va_start(ap, fmt);
     int m = vsnprintf(res->headers + res->headers_len + n, room - (size_t)n, fmt, ap);
     va_end(ap);

@@ -22,11 +22,13 @@ int64_t time_mono_us(void)
 
 char *time_format_rfc3339(int64_t epoch_ms, char *buf, size_t len)
 {
-    time_t secs = (time_t)(epoch_ms / 1000);
+    /* Floor division, so that instants before 1970 keep a positive millisecond part. */
+    int64_t ms = ((epoch_ms % 1000) + 1000) % 1000;
+    time_t secs = (time_t)((epoch_ms - ms) / 1000);
     struct tm tm;
     gmtime_r(&secs, &tm);
     snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(epoch_ms % 1000));
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
     return buf;
 }
 
