@@ -46,6 +46,8 @@ static void install_signals(void)
     sigaction(SIGUSR2, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
+    /* multiwatch passes its own SIGTERM on to the workers as SIGQUIT. */
+    sigaction(SIGQUIT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 

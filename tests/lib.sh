@@ -8,7 +8,7 @@ TEST_NAME=$(basename "${0%.sh}")
 RESP_DIR=$(mktemp -d)
 trap 'rm -rf "$RESP_DIR"' EXIT
 
-pass() { echo "PASS $TEST_NAME: $1" | tee -a "$TEST_RESULTS"; }
+pass() { echo "PASS $TEST_NAME: $1" | tee -a "$TEST_RESULTS"; [ -z "${TEST_TIMING:-}" ] || echo "  at ${SECONDS}s"; }
 fail() { echo "FAIL $TEST_NAME: $1${2:+ -- $2}" | tee -a "$TEST_RESULTS"; }
 
 # check NAME COMMAND...: passes when the command succeeds.
@@ -56,7 +56,7 @@ restack_default() { restack; }
 
 # Application connections the server sees, from pg_stat_activity.
 server_connections() {
-  psql_admin -tAc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'elog:%'"
+  psql_admin -tAc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'elog:%' AND backend_type = 'client backend'"
 }
 
 wait_until() { # seconds command...: polls until the command succeeds

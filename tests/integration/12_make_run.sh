@@ -8,7 +8,9 @@ OTHER=$(mktemp -d /tmp/elog-run.XXXXXX)
 chmod 755 "$OTHER"
 PORT2=$(free_port)
 PGPORT2=$(free_port)
-mk() { make -s -C "$ROOT" "$@" VAR_DIR="$OTHER" HTTP_PORT="$PORT2" PG_PORT="$PGPORT2" SEED_ROWS=3000; }
+# The harness exports the test stack's DATABASE_URL; make run without one means the embedded
+# cluster, so it is removed unless a call passes EXT_DATABASE_URL.
+mk() { env -u DATABASE_URL ${EXT_DATABASE_URL:+DATABASE_URL=$EXT_DATABASE_URL} make -s -C "$ROOT" "$@" VAR_DIR="$OTHER" HTTP_PORT="$PORT2" PG_PORT="$PGPORT2" SEED_ROWS=3000; }
 leftovers() { pgrep -f -- "$OTHER" | wc -l; }
 up() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/api/health"; }
 
@@ -16,7 +18,7 @@ scripts/deps.sh > "$RESP_DIR/deps" 2>&1
 check "deps: nothing to install when everything is present" [ ! -s "$RESP_DIR/deps" ]
 
 # Foreground run, stopped by Ctrl-C (SIGINT to its process group, as a terminal does).
-setsid bash -c "cd '$ROOT' && make -s run VAR_DIR='$OTHER' HTTP_PORT=$PORT2 PG_PORT=$PGPORT2 SEED_ROWS=3000" > "$RESP_DIR/run.out" 2>&1 &
+setsid env -u DATABASE_URL bash -c "cd '$ROOT' && make -s run VAR_DIR='$OTHER' HTTP_PORT=$PORT2 PG_PORT=$PGPORT2 SEED_ROWS=3000" > "$RESP_DIR/run.out" 2>&1 &
 runner=$!
 wait_until 120 bash -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:$PORT2/api/health)\" = 200 ]"
 check "make run serves health on its own port" [ "$(up)" = 200 ]
@@ -53,12 +55,11 @@ check "make stop leaves no process behind" wait_until 10 test "$(leftovers)" = 0
 # With DATABASE_URL: that database is used and only the schema is applied.
 before=$(sql "SELECT count(*) FROM log_entries")
 # One worker per route without a warm minimum: the test stack already holds its own share.
-DATABASE_URL="$DATABASE_URL" WORKERS=1 POOL_MIN=0 mk run DETACH=1 > "$RESP_DIR/ext.out" 2>&1
+EXT_DATABASE_URL="$DATABASE_URL" WORKERS=1 POOL_MIN=0 mk run DETACH=1 > "$RESP_DIR/ext.out" 2>&1
 check "with DATABASE_URL the stack serves" [ "$(up)" = 200 ]
 check "with DATABASE_URL no private cluster is made" [ ! -d "$OTHER/pg/data" ] || [ "$(pgrep -f -- "$OTHER/pg" | wc -l)" = 0 ]
 check "with DATABASE_URL nothing is seeded" [ "$(sql "SELECT count(*) FROM log_entries")" = "$before" ]
-mk status > "$RESP_DIR/status2" 2>&1
-mk stop > /dev/null 2>&1
+EXT_DATABASE_URL="$DATABASE_URL" mk stop > /dev/null 2>&1
 check "stopping it leaves the external database running" [ "$(sql 'SELECT 1')" = 1 ]
 check "and no process of the second stack" wait_until 10 test "$(leftovers)" = 0
 rm -rf "$OTHER"

@@ -19,7 +19,8 @@ DECLARE m int := 0; c int;
 BEGIN
   FOR i IN 1..420 LOOP
     PERFORM pg_stat_clear_snapshot();
-    SELECT count(*) INTO c FROM pg_stat_activity WHERE application_name LIKE 'elog:%';
+    SELECT count(*) INTO c FROM pg_stat_activity
+     WHERE application_name LIKE 'elog:%' AND backend_type = 'client backend';
     m := greatest(m, c);
     PERFORM pg_sleep(0.05);
   END LOOP;
