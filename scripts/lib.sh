@@ -185,14 +185,26 @@ stack_load_state() {
   . "$(stack_state)"
 }
 
+# True while pid runs. An exited process whose parent has not reaped it yet (a zombie: stack
+# processes are orphans, and init may reap them late) counts as gone.
+proc_alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ $state != Z* ]]
+}
+
 kill_and_wait() { # pidfile signal
   local pid
   [ -f "$1" ] || return 0
   pid=$(cat "$1")
-  if kill -0 "$pid" 2>/dev/null; then
+  if proc_alive "$pid"; then
     kill -"$2" "$pid" 2>/dev/null || true
-    for _ in $(seq 200); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
-    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 200); do proc_alive "$pid" || break; sleep 0.05; done
+    if proc_alive "$pid"; then
+      echo "warning: $1 ($pid) ignored SIG$2 for 10 s; killing it" >&2
+      ps -o pid,ppid,stat,cmd --ppid "$pid" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
   fi
   rm -f "$1"
 }

@@ -6,7 +6,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 if [ -f "$(stack_state)" ] && [ -f "$RUN_DIR/nginx.sup.pid" ] &&
-   kill -0 "$(cat "$RUN_DIR/nginx.sup.pid")" 2>/dev/null; then
+   proc_alive "$(cat "$RUN_DIR/nginx.sup.pid")"; then
   die "a stack is already running from $VAR_DIR (make stop, or another VAR_DIR and HTTP_PORT)"
 fi
 own_dir "$VAR_DIR" "$RUN_DIR" "$LOG_DIR"
@@ -57,5 +57,5 @@ if [ "${DETACH:-0}" = 1 ]; then
 fi
 echo "Press Ctrl-C to stop."
 trap stop_all INT TERM
-while kill -0 "$(cat "$RUN_DIR/nginx.sup.pid" 2>/dev/null)" 2>/dev/null; do sleep 1; done
+while proc_alive "$(cat "$RUN_DIR/nginx.sup.pid" 2>/dev/null)"; do sleep 1; done
 stop_all

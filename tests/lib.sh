@@ -47,8 +47,11 @@ token() {
 
 # Restarts the stack with extra environment, e.g. restack DB_CONNECTION_BUDGET=6 POOL_MAX=2.
 restack() {
+  local t0=$SECONDS
   stack_stop
+  [ -z "${TEST_TIMING:-}" ] || echo "  stack_stop took $((SECONDS - t0)) s"
   env "$@" bash -c ". '$ROOT/scripts/lib.sh'; stack_start >/dev/null" || die "restack failed"
+  [ -z "${TEST_TIMING:-}" ] || echo "  restack took $((SECONDS - t0)) s"
 }
 
 # The stack as tests/run.sh started it.
