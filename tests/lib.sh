@@ -62,6 +62,8 @@ server_connections() {
   psql_admin -tAc "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'elog:%' AND backend_type = 'client backend'"
 }
 
+export -f proc_alive
+
 wait_until() { # seconds command...: polls until the command succeeds
   local deadline=$((SECONDS + $1))
   shift
