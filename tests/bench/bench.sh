@@ -191,7 +191,7 @@ BEGIN
   FOR i IN 1..100000 LOOP
     PERFORM pg_stat_clear_snapshot();
     RAISE NOTICE 'sample % %', extract(epoch FROM clock_timestamp()),
-      (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'elog:%');
+      (SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'elog:%' AND backend_type = 'client backend');
     PERFORM pg_sleep(0.05);
   END LOOP;
 END \$\$;
@@ -312,7 +312,7 @@ done < "$OUT/targets"
 samples=$(grep -c 'sample' "$OUT/samples" || true)
 maxall=$(max_conns_between 0 9999999999)
 echo
-echo "max server-side connections (pg_stat_activity, application_name 'elog:%'): $maxall" \
+echo "max server-side connections (pg_stat_activity, client backends of application_name 'elog:%'; parallel workers excluded): $maxall" \
      "($samples samples, one per 50 ms over the whole load phase)"
 echo "   $(ELOG_RUN_DIR="$RUN_DIR" as_app "$BUILD/tools/elogctl" budget-status | head -1);" \
      "server max_connections $(psql_admin -tAc 'SHOW max_connections')"
