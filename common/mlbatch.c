@@ -462,6 +462,30 @@ static const char *value_or_null(const PGresult *r, int row, int col)
     return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
 }
 
+mlbatch_entry_t mlbatch_entry_from_row(const PGresult *r, int row, int first_col, char *ip_buf)
+{
+    const char *ip = value_or_null(r, row, first_col + 7);
+    mlbatch_entry_t e = {
+        .hour = atoi(PQgetvalue(r, row, first_col)),
+        .host = value_or_null(r, row, first_col + 1),
+        .source_type = value_or_null(r, row, first_col + 2),
+        .service = value_or_null(r, row, first_col + 3),
+        .level = value_or_null(r, row, first_col + 4),
+        .message = value_or_null(r, row, first_col + 5),
+        .endpoint = value_or_null(r, row, first_col + 6),
+        .ip = ip != NULL && mlbatch_canonical_ip(ip, ip_buf) == 0 ? ip_buf : NULL,
+        .http_status = PQgetisnull(r, row, first_col + 8)
+                           ? 0
+                           : atoi(PQgetvalue(r, row, first_col + 8)),
+        .response_time_ms = PQgetisnull(r, row, first_col + 9)
+                                ? -1.0
+                                : strtod(PQgetvalue(r, row, first_col + 9), NULL),
+        .labelled_anomaly = strcmp(PQgetvalue(r, row, first_col + 10), "t") == 0,
+        .in_window = true,
+    };
+    return e;
+}
+
 /* The arrays of one chunk's upsert, as array literals. */
 typedef struct chunk_arrays {
     text_buf_t ids, labels, level_confidences, flags, scores, anomaly_confidences;
@@ -484,26 +508,8 @@ static void score_chunk(const mlbatch_context_t *ctx, const PGresult *r, chunk_a
 
     for (int row = 0; row < rows; row++) {
         char ip[INET6_ADDRSTRLEN];
-        const char *ip_text = value_or_null(r, row, CAND_IP);
         const char *sep = row == 0 ? "{" : ",";
-        mlbatch_entry_t e = {
-            .hour = atoi(PQgetvalue(r, row, CAND_HOUR)),
-            .host = value_or_null(r, row, CAND_HOST),
-            .source_type = value_or_null(r, row, CAND_SOURCE_TYPE),
-            .service = value_or_null(r, row, CAND_SERVICE),
-            .level = value_or_null(r, row, CAND_LEVEL),
-            .message = value_or_null(r, row, CAND_MESSAGE),
-            .endpoint = value_or_null(r, row, CAND_ENDPOINT),
-            .ip = ip_text != NULL && mlbatch_canonical_ip(ip_text, ip) == 0 ? ip : NULL,
-            .http_status = PQgetisnull(r, row, CAND_HTTP_STATUS)
-                               ? 0
-                               : atoi(PQgetvalue(r, row, CAND_HTTP_STATUS)),
-            .response_time_ms = PQgetisnull(r, row, CAND_RT)
-                                    ? -1.0
-                                    : strtod(PQgetvalue(r, row, CAND_RT), NULL),
-            .labelled_anomaly = strcmp(PQgetvalue(r, row, CAND_LABEL), "t") == 0,
-            .in_window = true,
-        };
+        mlbatch_entry_t e = mlbatch_entry_from_row(r, row, CAND_HOUR, ip);
         mlbatch_prediction_t p;
 
         mlbatch_score(ctx, &e, &p);

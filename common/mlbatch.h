@@ -153,4 +153,10 @@ enum mlbatch_parse_status mlbatch_parse_request(const char *body, size_t len,
 
 void mlbatch_request_free(mlbatch_request_t *request);
 
+/* An entry of the window from eleven consecutive columns of r starting at first_col: hour,
+ * host, source_type, service, level, message, endpoint, ip, http_status, response_time_ms,
+ * is_anomaly label. Strings point into r; a valid ip is canonicalised into ip_buf
+ * (INET6_ADDRSTRLEN bytes). */
+mlbatch_entry_t mlbatch_entry_from_row(const PGresult *r, int row, int first_col, char *ip_buf);
+
 #endif

@@ -304,34 +304,6 @@ enum realtime_col {
     RT_LABEL,
 };
 
-static const char *cell(const PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? NULL : PQgetvalue(r, row, col);
-}
-
-/* The realtime row as an entry of the window; ip points into ip_buf. */
-static mlbatch_entry_t realtime_entry(const PGresult *r, int row, char *ip_buf)
-{
-    const char *ip = cell(r, row, RT_IP);
-    mlbatch_entry_t e = {
-        .hour = atoi(PQgetvalue(r, row, RT_HOUR)),
-        .host = cell(r, row, RT_HOST),
-        .source_type = cell(r, row, RT_SOURCE_TYPE),
-        .service = cell(r, row, RT_SERVICE),
-        .level = cell(r, row, RT_LEVEL),
-        .message = cell(r, row, RT_MESSAGE),
-        .endpoint = cell(r, row, RT_ENDPOINT),
-        .ip = ip != NULL && mlbatch_canonical_ip(ip, ip_buf) == 0 ? ip_buf : NULL,
-        .http_status = PQgetisnull(r, row, RT_HTTP_STATUS) ? 0
-                                                           : atoi(PQgetvalue(r, row, RT_HTTP_STATUS)),
-        .response_time_ms = PQgetisnull(r, row, RT_RESPONSE_TIME)
-                                ? -1.0
-                                : strtod(PQgetvalue(r, row, RT_RESPONSE_TIME), NULL),
-        .labelled_anomaly = strcmp(PQgetvalue(r, row, RT_LABEL), "t") == 0,
-        .in_window = true,
-    };
-    return e;
-}
 
 /* JSON arrays of the rows' messages and canonical addresses, for a narrow context. */
 static void realtime_filters(const PGresult *r, int rows, char **messages, char **ips)
@@ -340,7 +312,7 @@ static void realtime_filters(const PGresult *r, int rows, char **messages, char 
 
     for (int row = 0; row < rows; row++) {
         char ip[INET6_ADDRSTRLEN];
-        mlbatch_entry_t e = realtime_entry(r, row, ip);
+        mlbatch_entry_t e = mlbatch_entry_from_row(r, row, RT_HOUR, ip);
         if (e.message != NULL)
             cJSON_AddItemToArray(m, cJSON_CreateString(e.message));
         if (e.ip != NULL)
@@ -453,7 +425,7 @@ static int get_realtime(http_request_t *req, http_response_t *res)
         }
         for (int row = 0; row < rows; row++) {
             char ip[INET6_ADDRSTRLEN];
-            mlbatch_entry_t e = realtime_entry(r, row, ip);
+            mlbatch_entry_t e = mlbatch_entry_from_row(r, row, RT_HOUR, ip);
             scored[row].row = row;
             mlbatch_score(ctx, &e, &scored[row].p);
         }
