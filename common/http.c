@@ -243,6 +243,14 @@ cJSON *http_ok(http_response_t *res)
     return res->body;
 }
 
+int http_respond(http_response_t *res, int status, cJSON *body)
+{
+    cJSON_Delete(res->body);
+    res->status = status;
+    res->body = body;
+    return 0;
+}
+
 int http_error(http_response_t *res, int status, const char *code, const char *message,
                const char *parameter)
 {

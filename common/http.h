@@ -86,6 +86,10 @@ int http_read_body(http_request_t *req, http_response_t *res, size_t limit);
 /* Starts a 200 response whose body is {"success": true}; returns the body to fill. */
 cJSON *http_ok(http_response_t *res);
 
+/* Answers with body as the whole response (taking ownership, replacing any earlier body),
+ * e.g. a document the SQL built. Returns 0. */
+int http_respond(http_response_t *res, int status, cJSON *body);
+
 /* Sets the error body of API.md; parameter may be NULL. Always returns -1 so a handler can
  * `return http_error(...)`. */
 int http_error(http_response_t *res, int status, const char *code, const char *message,

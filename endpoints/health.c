@@ -60,10 +60,7 @@ static int get_health(http_request_t *req, http_response_t *res)
     cJSON_AddNumberToObject(worker, "pid", getpid());
     cJSON_AddNumberToObject(worker, "uptime_ms", (double)worker_uptime_ms());
 
-    cJSON_Delete(res->body);
-    res->body = body;
-    res->status = latency_ms < 0 ? 503 : 200;
-    return 0;
+    return http_respond(res, latency_ms < 0 ? 503 : 200, body);
 }
 
 static const route_t route = {

@@ -59,9 +59,7 @@ static int get_metrics(http_request_t *req, http_response_t *res)
     if (body == NULL)
         return -1;
     /* The statement built the whole body, "success" included. */
-    cJSON_Delete(res->body);
-    res->body = body;
-    return 0;
+    return http_respond(res, 200, body);
 }
 
 static const route_t route = {.name = "metrics", .get = get_metrics, .get_permission = "read_logs"};

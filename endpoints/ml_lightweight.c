@@ -104,9 +104,7 @@ static int get_ml_lightweight(http_request_t *req, http_response_t *res)
     if (body == NULL)
         return -1;
     /* The statement built the whole body, "success" included. */
-    cJSON_Delete(res->body);
-    res->body = body;
-    return 0;
+    return http_respond(res, 200, body);
 }
 
 static const route_t route = {

@@ -1225,6 +1225,22 @@ static void test_regressions_found_by_review(void **state)
     assert_string_equal(buf, "user=passwordless host=x");
 }
 
+/* http_respond takes the body over, replacing (and freeing) any earlier one. */
+static void test_respond_replaces_body(void **state)
+{
+    http_response_t res;
+    char *text;
+    (void)state;
+    memset(&res, 0, sizeof res);
+    http_error(&res, 500, "INTERNAL_ERROR", "x", NULL);
+    assert_int_equal(http_respond(&res, 503, cJSON_Parse("{\"status\":\"unhealthy\"}")), 0);
+    assert_int_equal(res.status, 503);
+    text = cJSON_PrintUnformatted(res.body);
+    assert_string_equal(text, "{\"status\":\"unhealthy\"}");
+    free(text);
+    http_response_free(&res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1260,6 +1276,7 @@ int main(void)
         cmocka_unit_test(test_config_pool_errors),
         cmocka_unit_test(test_config_auth_errors),
         cmocka_unit_test(test_regressions_found_by_review),
+        cmocka_unit_test(test_respond_replaces_body),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
