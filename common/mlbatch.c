@@ -4,13 +4,13 @@
 #include "mlbatch.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "http.h"
+#include "textbuf.h"
 #include "timeutil.h"
 
 
@@ -101,50 +101,6 @@ static void map_free(count_map_t *m)
     free(m->keys);
     free(m->counts);
     memset(m, 0, sizeof *m);
-}
-
-
-/* ---- a growable text buffer for array literals ------------------------------------------ */
-
-typedef struct text_buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} text_buf_t;
-
-static void buf_printf(text_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void buf_printf(text_buf_t *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (b->failed)
-        return;
-    for (;;) {
-        size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        n = vsnprintf(b->data != NULL ? b->data + b->len : NULL, room, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->failed = true;
-            return;
-        }
-        if ((size_t)n < room) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t cap = b->cap == 0 ? 4096 : b->cap * 2;
-        while (cap - b->len <= (size_t)n)
-            cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (data == NULL) {
-            b->failed = true;
-            return;
-        }
-        b->data = data;
-        b->cap = cap;
-    }
 }
 
 
@@ -493,12 +449,12 @@ typedef struct chunk_arrays {
 
 static void arrays_free(chunk_arrays_t *a)
 {
-    free(a->ids.data);
-    free(a->labels.data);
-    free(a->level_confidences.data);
-    free(a->flags.data);
-    free(a->scores.data);
-    free(a->anomaly_confidences.data);
+    text_buf_free(&a->ids);
+    text_buf_free(&a->labels);
+    text_buf_free(&a->level_confidences);
+    text_buf_free(&a->flags);
+    text_buf_free(&a->scores);
+    text_buf_free(&a->anomaly_confidences);
 }
 
 /* Scores the rows of one candidates result into array literals. */
@@ -513,19 +469,19 @@ static void score_chunk(const mlbatch_context_t *ctx, const PGresult *r, chunk_a
         mlbatch_prediction_t p;
 
         mlbatch_score(ctx, &e, &p);
-        buf_printf(&a->ids, "%s%s", sep, PQgetvalue(r, row, CAND_ID));
-        buf_printf(&a->labels, "%s%s", sep, p.severity);
-        buf_printf(&a->level_confidences, "%s%.6g", sep, p.level_confidence);
-        buf_printf(&a->flags, "%s%s", sep, p.anomaly.is_anomaly ? "t" : "f");
-        buf_printf(&a->scores, "%s%.6g", sep, p.anomaly.score);
-        buf_printf(&a->anomaly_confidences, "%s%.6g", sep, p.anomaly_confidence);
+        text_buf_printf(&a->ids, "%s%s", sep, PQgetvalue(r, row, CAND_ID));
+        text_buf_printf(&a->labels, "%s%s", sep, p.severity);
+        text_buf_printf(&a->level_confidences, "%s%.6g", sep, p.level_confidence);
+        text_buf_printf(&a->flags, "%s%s", sep, p.anomaly.is_anomaly ? "t" : "f");
+        text_buf_printf(&a->scores, "%s%.6g", sep, p.anomaly.score);
+        text_buf_printf(&a->anomaly_confidences, "%s%.6g", sep, p.anomaly_confidence);
     }
-    buf_printf(&a->ids, "}");
-    buf_printf(&a->labels, "}");
-    buf_printf(&a->level_confidences, "}");
-    buf_printf(&a->flags, "}");
-    buf_printf(&a->scores, "}");
-    buf_printf(&a->anomaly_confidences, "}");
+    text_buf_printf(&a->ids, "}");
+    text_buf_printf(&a->labels, "}");
+    text_buf_printf(&a->level_confidences, "}");
+    text_buf_printf(&a->flags, "}");
+    text_buf_printf(&a->scores, "}");
+    text_buf_printf(&a->anomaly_confidences, "}");
 }
 
 /* Upserts one scored chunk and adds its counts. Returns 0 or -1. */

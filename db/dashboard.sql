@@ -196,7 +196,7 @@ $$;
 -- ml_counts(p_from, p_to): exact counts of the predictions with predicted_at in
 -- [p_from, p_to), as one row. Whole hours from the hour rollup, whole minutes around them from
 -- the minute rollup, partial minutes at the edges from ml_predictions (its predicted_at index);
--- the bounds arithmetic is log_counts()'s. Infinite bounds work; an empty range gives zeros.
+-- the bounds are rollup_bounds()'s. Infinite bounds work; an empty range gives zeros.
 CREATE OR REPLACE FUNCTION ml_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (n bigint, anomalies bigint, high_anomalies bigint, critical bigint, high bigint,
                medium bigint, low bigint, unrated bigint)
@@ -205,21 +205,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            coalesce(sum(u.high_anomalies), 0)::bigint, coalesce(sum(u.critical), 0)::bigint,
            coalesce(sum(u.high), 0)::bigint, coalesce(sum(u.medium), 0)::bigint,
            coalesce(sum(u.low), 0)::bigint, coalesce(sum(u.unrated), 0)::bigint
-      FROM (SELECT b.m1, b.m2,
-                   CASE WHEN b.h1 < b.h2 THEN b.h1 ELSE b.m2 END AS h1,
-                   CASE WHEN b.h1 < b.h2 THEN b.h2 ELSE b.m2 END AS h2
-              FROM (SELECT a.m1, a.m2,
-                           date_trunc('hour', a.m1 + interval '1 hour' - interval '1 microsecond',
-                                      'UTC') AS h1,
-                           date_trunc('hour', a.m2, 'UTC') AS h2
-                      FROM (SELECT CASE WHEN c.up < c.down THEN c.up ELSE p_to END AS m1,
-                                   CASE WHEN c.up < c.down THEN c.down ELSE p_to END AS m2
-                              FROM (SELECT date_trunc('minute', p_from + interval '1 minute'
-                                                      - interval '1 microsecond', 'UTC') AS up,
-                                           date_trunc('minute', p_to, 'UTC') AS down) c
-                           ) a
-                   ) b
-           ) k,
+      FROM rollup_bounds(p_from, p_to) k,
            LATERAL (
                SELECT h.n, h.anomalies, h.high_anomalies, h.critical, h.high, h.medium, h.low,
                       h.unrated

@@ -31,6 +31,7 @@
 #include "db.h"
 #include "ingest.h"
 #include "log.h"
+#include "textbuf.h"
 #include "timeutil.h"
 #include "worker.h"
 
@@ -52,74 +53,160 @@
 
 /* ---- GET ---------------------------------------------------------------------------------- */
 
-/* The filtered set. $1 from, $2 to, $3 level, $4 source, $5 anomalies only, $6 ILIKE pattern
- * (NULL: no search). The anomaly predicate is spelled like the partial index's. */
-#define LOGS_MATCH                                                                            \
-    "e.\"timestamp\" >= $1::timestamptz AND e.\"timestamp\" < $2::timestamptz"                \
-    " AND ($3::log_level IS NULL OR e.level = $3::log_level)"                                 \
-    " AND ($4::source_type IS NULL OR e.source_type = $4::source_type)"                       \
-    " AND (NOT $5::boolean OR e.is_anomaly OR e.level IN ('ERROR', 'FATAL'))"                 \
-    " AND ($6::text IS NULL OR e.message ILIKE $6::text)"
+/* The GET statement is assembled from the filters present, so each combination is its own
+ * prepared statement whose generic plan fits it: no "$n IS NULL OR ..." branches for the
+ * planner to resolve per call, and no per-call planning once the server settles on the
+ * generic plan (it does after five calls, when the plans agree). Parameters are numbered in
+ * the order they are added. */
+#define SQL_MAX_PARAMS 12
 
-/* One page plus one row (to know whether another page follows), after the keyset position
- * ($7 epoch microseconds, $8 id) or OFFSET $10; $9 is the page size. */
-#define LOGS_PAGE                                                                             \
-    "page AS (SELECT e.id, e.\"timestamp\", e.level, e.message, e.source_type,"               \
-    " e.response_time_ms, e.host, e.service, e.category, e.tags, e.is_anomaly, e.session_id," \
-    " e.ip_address FROM log_entries e WHERE " LOGS_MATCH                                      \
-    " AND ($7::bigint IS NULL OR (e.\"timestamp\", e.id) <"                                   \
-    " ('epoch'::timestamptz + $7::bigint * interval '1 microsecond', $8::integer))"           \
-    " ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT $9::integer + 1 OFFSET $10::integer),"   \
-    " numbered AS (SELECT p.*, row_number() OVER (ORDER BY p.\"timestamp\" DESC, p.id DESC)"  \
-    " AS rn FROM page p)"
+typedef struct statement {
+    text_buf_t sql;
+    const char *values[SQL_MAX_PARAMS];
+    int nparams;
+} statement_t;
 
-#define LEVEL_COUNT(name, level)                                                              \
-    " '" name "', coalesce(sum(c.n) FILTER (WHERE c.level = '" level "'), 0)"
+/* Adds a parameter and returns its number for the SQL text. */
+static int sql_param(statement_t *st, const char *value)
+{
+    st->values[st->nparams] = value;
+    return ++st->nparams;
+}
 
-/* The response body from the page and the counts. */
-#define LOGS_BODY                                                                             \
-    " SELECT json_build_object("                                                              \
-    " 'logs', coalesce((SELECT json_agg(json_build_object('id', x.id::text,"                  \
-    " 'timestamp', to_char(x.\"timestamp\" AT TIME ZONE 'UTC',"                               \
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), 'level', x.level, 'message', x.message,"          \
-    " 'source', x.source_type, 'responseTime', x.response_time_ms, 'host', x.host,"           \
-    " 'service', x.service, 'category', x.category, 'tags', x.tags,"                          \
-    " 'isAnomaly', x.is_anomaly, 'sessionId', x.session_id,"                                  \
-    " 'ipAddress', host(x.ip_address)) ORDER BY x.rn)"                                        \
-    " FROM numbered x WHERE x.rn <= $9::integer), '[]'::json),"                               \
-    " 'summary', (SELECT json_build_object('total_logs', coalesce(sum(c.n), 0),"              \
-    LEVEL_COUNT("error_count", "ERROR") "," LEVEL_COUNT("warning_count", "WARN") ","          \
-    LEVEL_COUNT("warn_count", "WARN") "," LEVEL_COUNT("info_count", "INFO") ","               \
-    LEVEL_COUNT("debug_count", "DEBUG") "," LEVEL_COUNT("fatal_count", "FATAL")               \
-    ") FROM counts c),"                                                                       \
-    " 'total_is_estimate', (SELECT k.more FROM capped k),"                                    \
-    " 'next_key', (SELECT (extract(epoch FROM x.\"timestamp\") * 1000000)::bigint || ':' ||"  \
-    " x.id FROM numbered x WHERE x.rn = $9::integer"                                          \
-    " AND EXISTS (SELECT 1 FROM numbered y WHERE y.rn > $9::integer)))"
+/* What a GET asks for, validated. */
+typedef struct query {
+    const char *level;   /* NULL: any */
+    const char *source;  /* NULL: any */
+    bool anomalies;      /* filter=anomaly */
+    const char *pattern; /* ILIKE pattern, NULL: no search */
+    const char *micros;  /* keyset position, NULL: none */
+    const char *id;
+    char from[40], to[40], limit[16], offset[24];
+} query_t;
 
-/* Without search: exact counts from the rollups. */
-static const char sql_list_exact[] =
-    "WITH " LOGS_PAGE ","
-    " counts AS (SELECT c.level, sum(c.n) AS n"
-    " FROM log_counts($1::timestamptz, $2::timestamptz) c"
-    " WHERE ($3::log_level IS NULL OR c.level = $3::log_level)"
-    " AND ($4::source_type IS NULL OR c.source_type = $4::source_type)"
-    " AND (NOT $5::boolean OR c.is_anomaly OR c.level IN ('ERROR', 'FATAL'))"
-    " GROUP BY c.level),"
-    " capped AS (SELECT false AS more)" LOGS_BODY;
+/* The anomaly predicate, spelled like the partial index log_entries_alert_timestamp_idx. */
+#define ALERT_PREDICATE "(%c.is_anomaly OR %c.level IN ('ERROR', 'FATAL'))"
 
-/* With search: the newest SEARCH_COUNT_CAP matches are counted, and one more row tells
- * whether the cap was reached. */
-static const char sql_list_search[] =
-    "WITH " LOGS_PAGE ","
-    " matches AS (SELECT e.level,"
-    " row_number() OVER (ORDER BY e.\"timestamp\" DESC, e.id DESC) AS rn"
-    " FROM log_entries e WHERE " LOGS_MATCH
-    " ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT " STR(SEARCH_COUNT_CAP) " + 1),"
-    " counts AS (SELECT m.level, count(*) AS n FROM matches m"
-    " WHERE m.rn <= " STR(SEARCH_COUNT_CAP) " GROUP BY m.level),"
-    " capped AS (SELECT EXISTS (SELECT 1 FROM matches m"
-    " WHERE m.rn > " STR(SEARCH_COUNT_CAP) ") AS more)" LOGS_BODY;
+/* Conditions on alias a (e: log_entries, c: log_tally) for the filters other than search;
+ * $1 and $2 are the window. */
+static void add_filters(statement_t *st, const query_t *q, char a, int level_p, int source_p)
+{
+    if (q->level != NULL) {
+        text_buf_printf(&st->sql, " AND %c.level = $%d::log_level", a, level_p);
+        /* Lets a generic plan use the partial index: implied by the level, so it changes
+         * nothing in the result. */
+        if (strcmp(q->level, "ERROR") == 0 || strcmp(q->level, "FATAL") == 0)
+            text_buf_printf(&st->sql, " AND " ALERT_PREDICATE, a, a);
+    }
+    if (q->source != NULL)
+        text_buf_printf(&st->sql, " AND %c.source_type = $%d::source_type", a, source_p);
+    if (q->anomalies)
+        text_buf_printf(&st->sql, " AND " ALERT_PREDICATE, a, a);
+}
+
+#define LEVEL_COUNT(agg, cond, level) " coalesce(" agg " FILTER (WHERE " cond "%c.level = '" level "'), 0),"
+#define LEVEL_COUNTS(agg, cond)                                                               \
+    LEVEL_COUNT(agg, cond, "ERROR") LEVEL_COUNT(agg, cond, "WARN") LEVEL_COUNT(agg, cond, "INFO") \
+    LEVEL_COUNT(agg, cond, "DEBUG") LEVEL_COUNT(agg, cond, "FATAL")
+
+/* Columns of the result: the counts (the same on every row), then one page row per row;
+ * with an empty page, one row whose page columns are NULL. */
+enum col {
+    C_TOTAL, C_ERROR, C_WARN, C_INFO, C_DEBUG, C_FATAL, C_MORE,
+    C_ID, C_MICROS, C_LEVEL, C_MESSAGE, C_SOURCE, C_RESPONSE_TIME, C_HOST, C_SERVICE,
+    C_CATEGORY, C_TAGS, C_ANOMALY, C_SESSION, C_IP, C_COUNT
+};
+
+/* Counting rule (see the top of this file): without search, exact counts from log_tally();
+ * with search, the newest SEARCH_COUNT_CAP matches counted, one more telling the cap was hit. */
+static void build_list_statement(statement_t *st, const query_t *q)
+{
+    int level_p, source_p, pattern_p = 0;
+
+    st->nparams = 0;
+    sql_param(st, q->from);
+    sql_param(st, q->to);
+    level_p = q->level != NULL ? sql_param(st, q->level) : 0;
+    source_p = q->source != NULL ? sql_param(st, q->source) : 0;
+    if (q->pattern != NULL)
+        pattern_p = sql_param(st, q->pattern);
+
+    if (q->pattern == NULL) {
+        text_buf_printf(&st->sql, "WITH counts AS (SELECT coalesce(sum(c.n), 0)," LEVEL_COUNTS("sum(c.n)", "")
+                    " false FROM log_tally($1::timestamptz, $2::timestamptz) c WHERE true",
+                'c', 'c', 'c', 'c', 'c');
+        add_filters(st, q, 'c', level_p, source_p);
+        text_buf_printf(&st->sql, "),");
+    } else {
+        text_buf_printf(&st->sql, "WITH matches AS (SELECT e.level, row_number() OVER (ORDER BY"
+                    " e.\"timestamp\" DESC, e.id DESC) AS rn FROM log_entries e"
+                    " WHERE e.\"timestamp\" >= $1::timestamptz AND e.\"timestamp\" < $2::timestamptz");
+        add_filters(st, q, 'e', level_p, source_p);
+        text_buf_printf(&st->sql, " AND e.message ILIKE $%d::text ORDER BY e.\"timestamp\" DESC, e.id DESC"
+                    " LIMIT " STR(SEARCH_COUNT_CAP) " + 1),", pattern_p);
+        text_buf_printf(&st->sql, " counts AS (SELECT count(*) FILTER (WHERE m.rn <= " STR(SEARCH_COUNT_CAP) "),"
+                    LEVEL_COUNTS("count(*)", "m.rn <= " STR(SEARCH_COUNT_CAP) " AND ")
+                    " count(*) > " STR(SEARCH_COUNT_CAP) " FROM matches m),",
+                'm', 'm', 'm', 'm', 'm');
+    }
+
+    text_buf_printf(&st->sql, " page AS (SELECT e.id, e.\"timestamp\", e.level, e.message, e.source_type,"
+                " e.response_time_ms, e.host, e.service, e.category, e.tags, e.is_anomaly,"
+                " e.session_id, e.ip_address FROM log_entries e"
+                " WHERE e.\"timestamp\" >= $1::timestamptz AND e.\"timestamp\" < $2::timestamptz");
+    add_filters(st, q, 'e', level_p, source_p);
+    if (q->pattern != NULL)
+        text_buf_printf(&st->sql, " AND e.message ILIKE $%d::text", pattern_p);
+    if (q->micros != NULL) {
+        int us_p = sql_param(st, q->micros);
+        text_buf_printf(&st->sql, " AND (e.\"timestamp\", e.id) < ('epoch'::timestamptz + $%d::bigint"
+                    " * interval '1 microsecond', $%d::integer)", us_p, sql_param(st, q->id));
+    }
+    {
+        int limit_p = sql_param(st, q->limit);
+        text_buf_printf(&st->sql, " ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT $%d::integer + 1"
+                    " OFFSET $%d::integer)", limit_p, sql_param(st, q->offset));
+    }
+    text_buf_printf(&st->sql, " SELECT k.*, p.id, (extract(epoch FROM p.\"timestamp\") * 1000000)::bigint,"
+                " p.level, p.message, p.source_type, p.response_time_ms, p.host, p.service,"
+                " p.category, p.tags, p.is_anomaly, p.session_id, host(p.ip_address)"
+                " FROM counts k LEFT JOIN page p ON true"
+                " ORDER BY p.\"timestamp\" DESC, p.id DESC");
+}
+
+/* Text of a column, or NULL for SQL NULL. */
+static const char *cell(const PGresult *r, int row, enum col c)
+{
+    return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
+}
+
+static void add_text(cJSON *obj, const char *name, const char *text)
+{
+    cJSON_AddItemToObject(obj, name, text != NULL ? cJSON_CreateString(text) : cJSON_CreateNull());
+}
+
+/* One page row as the API's log object. Numbers and tags go out as the server wrote them. */
+static cJSON *log_entry_json(const PGresult *r, int row)
+{
+    cJSON *entry = cJSON_CreateObject();
+    const char *rt = cell(r, row, C_RESPONSE_TIME);
+    long long us = strtoll(PQgetvalue(r, row, C_MICROS), NULL, 10);
+
+    add_text(entry, "id", cell(r, row, C_ID));
+    json_add_time(entry, "timestamp", us / 1000 - (us % 1000 < 0));
+    add_text(entry, "level", cell(r, row, C_LEVEL));
+    add_text(entry, "message", cell(r, row, C_MESSAGE));
+    add_text(entry, "source", cell(r, row, C_SOURCE));
+    cJSON_AddItemToObject(entry, "responseTime", rt != NULL ? cJSON_CreateRaw(rt) : cJSON_CreateNull());
+    add_text(entry, "host", cell(r, row, C_HOST));
+    add_text(entry, "service", cell(r, row, C_SERVICE));
+    add_text(entry, "category", cell(r, row, C_CATEGORY));
+    cJSON_AddItemToObject(entry, "tags", cJSON_CreateRaw(PQgetvalue(r, row, C_TAGS)));
+    cJSON_AddBoolToObject(entry, "isAnomaly", PQgetvalue(r, row, C_ANOMALY)[0] == 't');
+    add_text(entry, "sessionId", cell(r, row, C_SESSION));
+    add_text(entry, "ipAddress", cell(r, row, C_IP));
+    return entry;
+}
 
 static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL", "WARNING",
                                           NULL};
@@ -217,26 +304,21 @@ static int read_window(const http_request_t *req, http_response_t *res, int64_t 
     return 0;
 }
 
-/* Moves member name from one object to another. */
-static void move_member(cJSON *from, cJSON *to, const char *name)
-{
-    cJSON *item = cJSON_DetachItemFromObjectCaseSensitive(from, name);
-    cJSON_AddItemToObject(to, name, item != NULL ? item : cJSON_CreateNull());
-}
-
 static int get_logs(http_request_t *req, http_response_t *res)
 {
     static const char *const allowed[] = {"search", "level", "source", "timeRange", "from",
                                           "to", "filter", "page", "pageSize", "cursor", NULL};
     static const char *const filters[] = {"anomaly", NULL};
     const char *search = http_param(req, "search"), *cursor = http_param(req, "cursor");
-    char from[40], to[40], pattern[2 * SEARCH_MAX_BYTES + 3], micros[24], id[16], size[16],
-        offset[24];
-    int level, source;
+    char pattern[2 * SEARCH_MAX_BYTES + 3], micros[24], id[16];
+    int level, source, rows, n;
     long page, page_size;
     int64_t from_ms = 0, to_ms = 0;
-    const cJSON *total, *next_key;
-    cJSON *result, *body, *data, *pagination;
+    double total;
+    query_t q = {0};
+    statement_t st = {0};
+    PGresult *r;
+    cJSON *body, *data, *logs, *summary, *pagination;
 
     if (http_allow_params(req, res, allowed) != 0 ||
         (level = http_param_enum(req, res, "level", level_names, -2)) == -1 ||
@@ -258,55 +340,69 @@ static int get_logs(http_request_t *req, http_response_t *res)
     if (cursor != NULL && parse_cursor(cursor, micros, sizeof micros, id, sizeof id) != 0)
         return http_error(res, 400, "INVALID_PARAMETER",
                           "cursor is not a next_cursor this route returned.", "cursor");
-    if (search != NULL && *search != '\0')
+    if (search != NULL && *search != '\0') {
         like_pattern(search, pattern, sizeof pattern);
-    else
-        search = NULL;
-    time_format_rfc3339(from_ms, from, sizeof from);
-    time_format_rfc3339(to_ms, to, sizeof to);
-    snprintf(size, sizeof size, "%ld", page_size);
-    snprintf(offset, sizeof offset, "%ld", (page - 1) * page_size);
-
-    {
-        const char *values[] = {from,
-                                to,
-                                level >= 0 ? level_names[level == 5 ? 2 : level] : NULL,
-                                source >= 0 ? source_names[source] : NULL,
-                                http_param(req, "filter") != NULL ? "true" : "false",
-                                search != NULL ? pattern : NULL,
-                                cursor != NULL ? micros : NULL,
-                                cursor != NULL ? id : NULL,
-                                size,
-                                offset};
-        result = db_query_json(req, res, search != NULL ? sql_list_search : sql_list_exact, 10,
-                               values);
+        q.pattern = pattern;
     }
-    if (result == NULL)
+    q.level = level >= 0 ? level_names[level == 5 ? 2 : level] : NULL;
+    q.source = source >= 0 ? source_names[source] : NULL;
+    q.anomalies = http_param(req, "filter") != NULL;
+    q.micros = cursor != NULL ? micros : NULL;
+    q.id = cursor != NULL ? id : NULL;
+    time_format_rfc3339(from_ms, q.from, sizeof q.from);
+    time_format_rfc3339(to_ms, q.to, sizeof q.to);
+    snprintf(q.limit, sizeof q.limit, "%ld", page_size);
+    snprintf(q.offset, sizeof q.offset, "%ld", (page - 1) * page_size);
+
+    build_list_statement(&st, &q);
+    if (st.sql.failed) {
+        text_buf_free(&st.sql);
+        return http_error(res, 500, "INTERNAL_ERROR", "Out of memory.", NULL);
+    }
+    r = db_query(req, res, st.sql.data, st.nparams, st.values);
+    text_buf_free(&st.sql);
+    if (r == NULL)
         return -1;
-    total = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(result, "summary"),
-                                             "total_logs");
-    next_key = cJSON_GetObjectItemCaseSensitive(result, "next_key");
-    if (!cJSON_IsNumber(total)) {
-        cJSON_Delete(result);
+    rows = PQntuples(r);
+    if (rows < 1 || PQnfields(r) != C_COUNT) {
+        PQclear(r);
         return http_error(res, 500, "INTERNAL_ERROR", "The database returned an unexpected result.",
                           NULL);
     }
 
     body = http_ok(res);
     data = cJSON_AddObjectToObject(body, "data");
-    move_member(result, data, "logs");
-    move_member(result, data, "summary");
+    logs = cJSON_AddArrayToObject(data, "logs");
+    n = 0;
+    for (int i = 0; i < rows && n < page_size; i++) {
+        if (!PQgetisnull(r, i, C_ID)) {
+            cJSON_AddItemToArray(logs, log_entry_json(r, i));
+            n++;
+        }
+    }
+    total = strtod(PQgetvalue(r, 0, C_TOTAL), NULL);
+    summary = cJSON_AddObjectToObject(data, "summary");
+    cJSON_AddRawToObject(summary, "total_logs", PQgetvalue(r, 0, C_TOTAL));
+    cJSON_AddRawToObject(summary, "error_count", PQgetvalue(r, 0, C_ERROR));
+    cJSON_AddRawToObject(summary, "warning_count", PQgetvalue(r, 0, C_WARN));
+    cJSON_AddRawToObject(summary, "warn_count", PQgetvalue(r, 0, C_WARN));
+    cJSON_AddRawToObject(summary, "info_count", PQgetvalue(r, 0, C_INFO));
+    cJSON_AddRawToObject(summary, "debug_count", PQgetvalue(r, 0, C_DEBUG));
+    cJSON_AddRawToObject(summary, "fatal_count", PQgetvalue(r, 0, C_FATAL));
+
     pagination = cJSON_AddObjectToObject(data, "pagination");
     cJSON_AddNumberToObject(pagination, "page", (double)page);
     cJSON_AddNumberToObject(pagination, "page_size", (double)page_size);
-    cJSON_AddNumberToObject(pagination, "total_count", total->valuedouble);
-    cJSON_AddNumberToObject(pagination, "total_pages",
-                            ceil(total->valuedouble / (double)page_size));
-    if (cJSON_IsString(next_key)) {
-        char *encoded = b64_url_encode((const unsigned char *)next_key->valuestring,
-                                       strlen(next_key->valuestring));
+    cJSON_AddRawToObject(pagination, "total_count", PQgetvalue(r, 0, C_TOTAL));
+    cJSON_AddNumberToObject(pagination, "total_pages", ceil(total / (double)page_size));
+    /* One row past the page: the cursor is the page's last row. */
+    if (rows > page_size && !PQgetisnull(r, page_size, C_ID)) {
+        char key[48], *encoded;
+        snprintf(key, sizeof key, "%s:%s", PQgetvalue(r, page_size - 1, C_MICROS),
+                 PQgetvalue(r, page_size - 1, C_ID));
+        encoded = b64_url_encode((const unsigned char *)key, strlen(key));
         if (encoded == NULL) {
-            cJSON_Delete(result);
+            PQclear(r);
             return http_error(res, 500, "INTERNAL_ERROR", "Out of memory.", NULL);
         }
         cJSON_AddStringToObject(pagination, "next_cursor", encoded);
@@ -314,9 +410,9 @@ static int get_logs(http_request_t *req, http_response_t *res)
     } else {
         cJSON_AddNullToObject(pagination, "next_cursor");
     }
-    move_member(result, pagination, "total_is_estimate");
+    cJSON_AddBoolToObject(pagination, "total_is_estimate", PQgetvalue(r, 0, C_MORE)[0] == 't');
     cJSON_AddStringToObject(body, "dataSource", "database");
-    cJSON_Delete(result);
+    PQclear(r);
     return 0;
 }
 

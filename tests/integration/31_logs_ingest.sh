@@ -30,6 +30,17 @@ rollup_exact() { # name from to
                           GROUP BY 1, 2, 3)
               SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d")
   eq "$1" "$diff" 0
+  # The tallies (counts only, one row per bucket) against the same GROUP BY.
+  diff=$(sql "WITH a AS (SELECT * FROM log_tally($2, $3)),
+                   b AS (SELECT level, source_type, is_anomaly, count(*) AS n
+                           FROM log_entries WHERE \"timestamp\" >= $2 AND \"timestamp\" < $3
+                          GROUP BY 1, 2, 3)
+              SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d")
+  eq "${1/log_counts/log_tally}" "$diff" 0
+}
+# Sum of every tally column of a table.
+tally_sum() { # table
+  sql "SELECT coalesce(sum($(sql "SELECT string_agg('t.n' || i, ' + ') FROM log_tally_key")), 0) FROM $1 t"
 }
 rollups_all_exact() { # label
   rollup_exact "$1: log_counts exact, all time" "'-infinity'" "'infinity'"
@@ -43,6 +54,8 @@ rollups_all_exact() { # label
   eq "$1: minute and hour rollups add up to the table" \
     "$(sql "SELECT (SELECT coalesce(sum(n), 0) FROM log_rollup_minute) || ' ' || (SELECT coalesce(sum(n), 0) FROM log_rollup_hour)")" \
     "$(total) $(total)"
+  eq "$1: minute and hour tallies add up to the table" \
+    "$(tally_sum log_tally_minute) $(tally_sum log_tally_hour)" "$(total) $(total)"
 }
 rollups_all_exact "after seed"
 
@@ -138,8 +151,10 @@ LAST_DETAIL=$(sql "DELETE FROM log_entries WHERE log_id = 't31-nd-1'" 2>&1)
 check "delete of a row" test "$(sql "SELECT count(*) FROM log_entries WHERE log_id = 't31-nd-1'")" = 0
 rollups_all_exact "after a delete"
 eq "rollups keep no zero rows" "$(sql "SELECT (SELECT count(*) FROM log_rollup_minute WHERE n = 0) + (SELECT count(*) FROM log_rollup_hour WHERE n = 0)")" 0
-eq "TRUNCATE empties the rollups (rolled back)" \
-  "$(sql "SET client_min_messages = warning; BEGIN; TRUNCATE log_entries CASCADE; SELECT (SELECT count(*) FROM log_rollup_minute) + (SELECT count(*) FROM log_rollup_hour); ROLLBACK;")" 0
+zero_tally="$(sql "SELECT string_agg('t.n' || i || ' = 0', ' AND ') FROM log_tally_key")"
+eq "tallies keep no all-zero rows" "$(sql "SELECT (SELECT count(*) FROM log_tally_minute t WHERE $zero_tally) + (SELECT count(*) FROM log_tally_hour t WHERE $zero_tally)")" 0
+eq "TRUNCATE empties the rollups and tallies (rolled back)" \
+  "$(sql "SET client_min_messages = warning; BEGIN; TRUNCATE log_entries CASCADE; SELECT (SELECT count(*) FROM log_rollup_minute) + (SELECT count(*) FROM log_rollup_hour) + (SELECT count(*) FROM log_tally_minute) + (SELECT count(*) FROM log_tally_hour); ROLLBACK;")" 0
 # Values, not their text: 0 and 0.00 are the same sum.
 sig() {
   sql "SELECT md5(string_agg(t::text, ',' ORDER BY t::text))
@@ -148,14 +163,18 @@ sig() {
                UNION ALL
                SELECT bucket, level, source_type, is_anomaly, n, rt_n, round(rt_sum, 2),
                       round(rt_sumsq, 4) FROM log_rollup_hour) t"
+  sql "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM log_tally_minute t"
+  sql "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM log_tally_hour t"
 }
 s1=$(sig)
 psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
-eq "logs.sql applied again changes no rollup row" "$(sig)" "$s1"
+eq "logs.sql applied again changes no rollup or tally row" "$(sig)" "$s1"
 sql "UPDATE log_rollup_hour SET n = n + 5 WHERE bucket = (SELECT max(bucket) FROM log_rollup_hour)" >/dev/null
 sql "DELETE FROM log_rollup_minute WHERE bucket = (SELECT min(bucket) FROM log_rollup_minute)" >/dev/null
+sql "UPDATE log_tally_hour SET n3 = n3 + 2 WHERE bucket = (SELECT max(bucket) FROM log_tally_hour)" >/dev/null
+sql "DELETE FROM log_tally_minute WHERE bucket = (SELECT max(bucket) FROM log_tally_minute)" >/dev/null
 psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
-eq "logs.sql rebuilds rollups that do not add up" "$(sig)" "$s1"
+eq "logs.sql rebuilds rollups and tallies that do not add up" "$(sig)" "$s1"
 rollups_all_exact "after the rebuild"
 
 # ---- a bad entry rejects the whole batch ----------------------------------------------------------
