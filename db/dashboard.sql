@@ -200,7 +200,10 @@ $$;
 CREATE OR REPLACE FUNCTION ml_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (n bigint, anomalies bigint, high_anomalies bigint, critical bigint, high bigint,
                medium bigint, low bigint, unrated bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT coalesce(sum(u.n), 0)::bigint, coalesce(sum(u.anomalies), 0)::bigint,
            coalesce(sum(u.high_anomalies), 0)::bigint, coalesce(sum(u.critical), 0)::bigint,
            coalesce(sum(u.high), 0)::bigint, coalesce(sum(u.medium), 0)::bigint,
@@ -224,7 +227,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                           SELECT p FROM ml_predictions p
                            WHERE (p.predicted_at >= p_from AND p.predicted_at < k.m1)
                               OR (p.predicted_at >= k.m2 AND p.predicted_at < p_to)), 1) g
-           ) u
+           ) u;
+END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
@@ -338,7 +342,10 @@ $$;
 -- an hour each) from log_entries through log_entries_alert_timestamp_idx.
 CREATE OR REPLACE FUNCTION error_message_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (message text, n bigint)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
     SELECT min(u.message), sum(u.n)::bigint
       FROM (SELECT CASE WHEN c.up < c.down THEN c.up ELSE p_to END AS h1,
                    CASE WHEN c.up < c.down THEN c.down ELSE p_to END AS h2
@@ -358,14 +365,15 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
                        OR (e."timestamp" >= k.h2 AND e."timestamp" < p_to))
            ) u
      GROUP BY u.md5
-    HAVING sum(u.n) > 0
+    HAVING sum(u.n) > 0;
+END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
 -- response_time_summary(p_from, p_to): exact percentiles (percentile_cont), min, max, mean and
 -- count of response_time_ms over "timestamp" in [p_from, p_to). Percentiles need every value
 -- of the window in order, so this reads and sorts the whole window: about 0.6 s for a million
--- rows on a 2-CPU host, by an index-only scan of log_entries_timestamp_rt_idx. To keep that to
+-- rows on a 2-CPU host, by an index-only scan of log_entries_timestamp_cover_idx. To keep that to
 -- one sort of plain numbers:
 -- - the values are sorted as float8: percentile_cont interpolates in float8 anyway and the cast
 --   keeps the order, so the result is the same as ordering the numerics, only cheaper;
@@ -395,12 +403,8 @@ $$;
 -- Indexes (chosen by EXPLAIN at a million rows a day).
 -- ---------------------------------------------------------------------------------------------
 
--- response_time_summary: the window's response times without visiting the heap (an
--- index-only scan instead of a bitmap heap scan of the whole window: about half the time).
--- It could replace log_entries_timestamp_id_idx as ("timestamp" DESC, id DESC) INCLUDE
--- (response_time_ms), saving an index on every insert.
-CREATE INDEX IF NOT EXISTS log_entries_timestamp_rt_idx
-    ON log_entries ("timestamp") INCLUDE (response_time_ms);
+-- response_time_summary reads the window's response times by an index-only scan of
+-- log_entries_timestamp_cover_idx (logs.sql).
 
 -- /api/ml_lightweight analyze: the latest predictions in (predicted_at, id) order. A batch
 -- stamps thousands of predictions with one predicted_at, so an index on predicted_at alone
