@@ -202,14 +202,16 @@ RETURNS TABLE (n bigint, anomalies bigint, high_anomalies bigint, critical bigin
                medium bigint, low bigint, unrated bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
+DECLARE
+    k record;
 BEGIN
+    SELECT * INTO k FROM rollup_bounds(p_from, p_to);
     RETURN QUERY
     SELECT coalesce(sum(u.n), 0)::bigint, coalesce(sum(u.anomalies), 0)::bigint,
            coalesce(sum(u.high_anomalies), 0)::bigint, coalesce(sum(u.critical), 0)::bigint,
            coalesce(sum(u.high), 0)::bigint, coalesce(sum(u.medium), 0)::bigint,
            coalesce(sum(u.low), 0)::bigint, coalesce(sum(u.unrated), 0)::bigint
-      FROM rollup_bounds(p_from, p_to) k,
-           LATERAL (
+      FROM (
                SELECT h.n, h.anomalies, h.high_anomalies, h.critical, h.high, h.medium, h.low,
                       h.unrated
                  FROM ml_rollup_hour h

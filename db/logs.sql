@@ -244,12 +244,14 @@ RETURNS TABLE (level log_level, source_type source_type, is_anomaly boolean, n b
                rt_n bigint, rt_sum numeric, rt_sumsq numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
+DECLARE
+    k record;
 BEGIN
+    SELECT * INTO k FROM rollup_bounds(p_from, p_to);
     RETURN QUERY
     SELECT u.level, u.source_type, u.is_anomaly, sum(u.n)::bigint, sum(u.rt_n)::bigint,
            sum(u.rt_sum), sum(u.rt_sumsq)
-      FROM rollup_bounds(p_from, p_to) k,
-           LATERAL (
+      FROM (
                SELECT h.level, h.source_type, h.is_anomaly, h.n, h.rt_n, h.rt_sum, h.rt_sumsq
                  FROM log_rollup_hour h
                 WHERE h.bucket >= k.h1 AND h.bucket < k.h2
@@ -351,11 +353,13 @@ BEGIN
         RETURNS TABLE (level log_level, source_type source_type, is_anomaly boolean, n bigint)
         LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $b$
         #variable_conflict use_column
+        DECLARE
+            k record;
         BEGIN
+            SELECT * INTO k FROM rollup_bounds(p_from, p_to);
             RETURN QUERY
             SELECT u.level, u.source_type, u.is_anomaly, sum(u.n)::bigint
-              FROM rollup_bounds(p_from, p_to) k,
-                   LATERAL (
+              FROM (
                        SELECT key.level, key.source_type, key.is_anomaly, w.n
                          FROM (SELECT ARRAY[%s] AS v
                                  FROM (SELECT * FROM log_tally_hour h
