@@ -2,7 +2,7 @@
  * POST ingests a batch of entries, JSON array or NDJSON, validated whole and written at once.
  *
  * Counting rule of GET. Without `search`, total_count and the summary are exact and cheap:
- * they come from log_counts(from, to) (per-minute and per-hour rollups that triggers keep
+ * they come from log_tally(from, to) (per-minute and per-hour tallies that triggers keep
  * exact, plus the partial minutes at both ends read from log_entries), filtered by level,
  * source and anomaly. With `search`, matching cannot be pre-aggregated, so at most the
  * SEARCH_COUNT_CAP newest matching rows are counted (one LIMITed index walk or trigram
@@ -40,7 +40,7 @@
 #define PAGE_SIZE_DEFAULT 50
 #define SEARCH_MAX_BYTES 200
 #define CURSOR_MAX_CHARS 64
-#define SEARCH_COUNT_CAP 10000
+#define SEARCH_COUNT_CAP 1000
 #define STR_(x) #x
 #define STR(x) STR_(x)
 

@@ -174,20 +174,35 @@ q "search=" level=FATAL timeRange=custom "from=$F" "to=$T"
 eq "empty search is no filter" "$(jbody .data.pagination.total_count)" \
   "$(sql "SELECT count(*) FROM log_entries WHERE $W AND level = 'FATAL'")"
 
-# The count cap: a term matching more than 10,000 rows counts the newest 10,000 and says so.
-many=$(sql "SELECT count(*) FROM log_entries WHERE strpos(lower(message), 'e') > 0")
-if [ "$many" -gt 10000 ]; then
+# The count cap: a term matching more than 1,000 rows in the window counts the newest 1,000 and
+# says so; one matching exactly as many as the cap is still exact.
+many=$(sql "SELECT count(*) FROM log_entries WHERE strpos(lower(message), 'e') > 0
+              AND \"timestamp\" >= now() - interval '30 days'")
+if [ "$many" -gt 1000 ]; then
   q timeRange=30d search=E
-  eq "search past the cap: total 10000, flagged estimate" \
+  eq "search past the cap: total 1000, flagged estimate" \
     "$(jq -c '[.data.pagination.total_count, .data.pagination.total_is_estimate, .data.pagination.total_pages]' "$BODY")" \
-    '[10000,true,200]'
-  eq "search past the cap: summary counts the newest 10,000 matches" \
+    '[1000,true,20]'
+  eq "search past the cap: summary counts the newest 1,000 matches" \
     "$(jq -S -c .data.summary "$BODY")" \
     "$(summary_sql "id IN (SELECT id FROM log_entries WHERE strpos(lower(message), 'e') > 0
          AND \"timestamp\" >= now() - interval '30 days' AND \"timestamp\" < now()
-         ORDER BY \"timestamp\" DESC, id DESC LIMIT 10000)" | jq -S -c .)"
+         ORDER BY \"timestamp\" DESC, id DESC LIMIT 1000)" | jq -S -c .)"
+  # A window holding exactly 1,000 matches: the newest 1,000 matches' time span.
+  read -r cf ct < <(sql "SELECT to_char(date_trunc('milliseconds', min(t)) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+                                to_char(date_trunc('milliseconds', max(t)) AT TIME ZONE 'UTC' + interval '1 millisecond', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')
+                           FROM (SELECT \"timestamp\" AS t FROM log_entries
+                                  WHERE strpos(lower(message), 'e') > 0 AND \"timestamp\" < now()
+                                  ORDER BY \"timestamp\" DESC, id DESC LIMIT 1000) x" | tr '|' ' ')
+  exact=$(sql "SELECT count(*) FROM log_entries WHERE strpos(lower(message), 'e') > 0
+                 AND \"timestamp\" >= '$cf' AND \"timestamp\" < '$ct'")
+  q timeRange=custom "from=$cf" "to=$ct" search=E
+  eq "search at the cap: $exact matches counted exactly when not over 1,000" \
+    "$(jq -c '[.data.pagination.total_count, .data.pagination.total_is_estimate]' "$BODY")" \
+    "$([ "$exact" -gt 1000 ] && echo '[1000,true]' || echo "[$exact,false]")"
+  check "search at the cap: the window holds at least 1,000 matches" test "$exact" -ge 1000
 else
-  fail "search past the cap" "only $many rows contain 'e'; the seed should give more than 10000"
+  fail "search past the cap" "only $many rows contain 'e' in 30 days; the seed should give more than 1000"
 fi
 
 # ---- order, offset pages ----------------------------------------------------------------------
