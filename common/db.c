@@ -34,8 +34,8 @@ static int ensure_conn(http_request_t *req, http_response_t *res)
     return req->db != NULL ? 0 : unavailable(res, why);
 }
 
-static PGresult *run_query(http_request_t *req, http_response_t *res, const char *sql,
-                           int nparams, const char *const *values, bool prepared)
+PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
+                   const char *const *values)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         bool fresh, timed_out;
@@ -50,8 +50,7 @@ static PGresult *run_query(http_request_t *req, http_response_t *res, const char
         fresh = fresh || PQtransactionStatus(req->db->pg) == PQTRANS_IDLE;
         deadline = time_mono_us() + (int64_t)cfg.db_statement_timeout_ms * 1000 +
                    CLIENT_DEADLINE_SLACK_US;
-        r = prepared ? pool_exec_prepared(req->db, sql, nparams, values, deadline, &timed_out)
-                     : pool_exec(req->db, sql, nparams, values, deadline, &timed_out);
+        r = pool_exec_prepared(req->db, sql, nparams, values, deadline, &timed_out);
         if (r != NULL &&
             (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
             return r;
@@ -82,18 +81,6 @@ static PGresult *run_query(http_request_t *req, http_response_t *res, const char
         return NULL;
     }
     return NULL;
-}
-
-PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
-                   const char *const *values)
-{
-    return run_query(req, res, sql, nparams, values, true);
-}
-
-PGresult *db_query_unprepared(http_request_t *req, http_response_t *res, const char *sql,
-                              int nparams, const char *const *values)
-{
-    return run_query(req, res, sql, nparams, values, false);
 }
 
 cJSON *db_query_json(http_request_t *req, http_response_t *res, const char *sql, int nparams,

@@ -14,12 +14,6 @@
 PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
                    const char *const *values);
 
-/* Like db_query, but as an unnamed statement: the server plans it for these values on every
- * call instead of settling on a generic plan. For statements whose best plan depends on the
- * values (how many rows a window holds decides index walk or sort) and that plan cheaply. */
-PGresult *db_query_unprepared(http_request_t *req, http_response_t *res, const char *sql,
-                              int nparams, const char *const *values);
-
 /* Like db_query, but expects exactly one row and one column of JSON text and parses it.
  * Returns a cJSON tree (caller deletes) or NULL with the error set. */
 cJSON *db_query_json(http_request_t *req, http_response_t *res, const char *sql, int nparams,

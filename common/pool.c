@@ -22,6 +22,7 @@
 static struct {
     bool initialized;
     char app_name[64];
+    const char *settings;        /* extra "-c name=value" for every session, or NULL */
     worker_slot_t *slot;
     pool_figures_t *fig;
     db_conn_t conns[POOL_HARD_MAX];
@@ -70,6 +71,11 @@ void pool_init(const char *route, worker_slot_t *slot)
     pool.fig->max = pool.max;
     pool.rng = ((uint64_t)getpid() << 32) ^ (uint64_t)time_mono_us() ^ 0x9E3779B97F4A7C15ULL;
     pool.initialized = true;
+}
+
+void pool_set_settings(const char *settings)
+{
+    pool.settings = settings;
 }
 
 bool pool_sqlstate_is_fatal(const char *sqlstate)
@@ -188,7 +194,7 @@ static void describe_connect_failure(const char *libpq_msg, bool timed_out)
 /* Opens conn before deadline_us. Returns 0, or -1 with pool.why set. */
 static int conn_open(db_conn_t *conn, int64_t deadline_us)
 {
-    char connect_timeout[16], options[64];
+    char connect_timeout[16], options[256];
     const char *keys[12], *vals[12];
     int n = 0;
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
@@ -199,7 +205,8 @@ static int conn_open(db_conn_t *conn, int64_t deadline_us)
     if (own_deadline < deadline_us)
         deadline_us = own_deadline;
     snprintf(connect_timeout, sizeof connect_timeout, "%d", cfg.db_connect_timeout_s);
-    snprintf(options, sizeof options, "-c statement_timeout=%d", cfg.db_statement_timeout_ms);
+    snprintf(options, sizeof options, "-c statement_timeout=%d%s%s", cfg.db_statement_timeout_ms,
+             pool.settings != NULL ? " " : "", pool.settings != NULL ? pool.settings : "");
     if (cfg.database_url != NULL) {
         keys[n] = "dbname";
         vals[n++] = cfg.database_url;

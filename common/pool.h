@@ -37,6 +37,10 @@ enum pool_error {
 /* Sets up the (empty) pool for route; figures go to slot. No connection is opened. */
 void pool_init(const char *route, worker_slot_t *slot);
 
+/* Server settings for every session this pool opens from now on, as "-c name=value ..."
+ * (the string must outlive the pool), or NULL for none. */
+void pool_set_settings(const char *settings);
+
 /* Returns a healthy connection within timeout_ms, or NULL with *err and a human reason in
  * why (static storage until the next call). A connection that fails validation is replaced
  * before it is returned, so no application query meets a stale socket. */

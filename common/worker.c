@@ -243,6 +243,7 @@ int worker_main(const route_t *route)
     }
     slot = budget_claim_slot(route->name);
     pool_init(route->name, slot);
+    pool_set_settings(route->db_settings);
     if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, LISTEN_FD, 0) != 0) {
         log_error("cannot initialise FastCGI");
         return 2;

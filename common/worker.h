@@ -19,6 +19,7 @@ typedef struct route {
     const char *post_permission;
     size_t body_limit;             /* POST bodies over this many bytes get 413 */
     const char *const *body_types; /* accepted POST media types; NULL: application/json only */
+    const char *db_settings;       /* "-c name=value ..." for this route's sessions, or NULL */
 } route_t;
 
 /* Runs the worker until SIGTERM/SIGUSR2 or MAX_REQUESTS; returns the exit status. */

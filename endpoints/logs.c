@@ -46,19 +46,21 @@
 
 #define INGEST_MAX_BYTES (15u * 1024 * 1024)
 #define INGEST_MAX_ENTRIES 10000
-#define INGEST_MAX_ERRORS 100       /* errors listed in a 400; error_count has them all */
-#define INGEST_ID_ATTEMPTS 3        /* a generated log_id clashing is retried, see below */
-#define FIELD_NAME_MAX_BYTES 64     /* longer unknown field names are not echoed back */
+#define INGEST_MAX_ERRORS 100   /* errors listed in a 400; error_count has them all */
+#define INGEST_ID_ATTEMPTS 3    /* a generated log_id clashing is retried, see below */
+#define FIELD_NAME_MAX_BYTES 64 /* longer unknown field names are not echoed back */
 
 
 /* ---- GET ---------------------------------------------------------------------------------- */
 
 /* The GET statement is assembled from the filters present: no "$n IS NULL OR ..." branches,
  * so the planner sees exactly the conditions that apply and picks the index for them (the
- * partial alert index for level=ERROR, the timestamp walk for a page of everything). It runs
- * unprepared, planned for its values on every call: a generic plan cannot know whether the
- * window holds 50 rows or 50,000, and the wrong guess costs a sort of the whole window. The
- * counts come from log_tally(), whose own plan is cached, so planning stays near 0.3 ms.
+ * partial alert index for level=ERROR, the timestamp walk for a page of everything). Each
+ * shape is prepared once per connection (no parsing per call), but this route's sessions run
+ * with plan_cache_mode=force_custom_plan, so it is planned for its values on every call: a
+ * generic plan cannot know whether the window holds 50 rows or 50,000, and the wrong guess
+ * costs a sort of the whole window. The counts come from log_tally(), whose own plan is
+ * cached, so planning stays near 0.3 ms.
  * Parameters are numbered in the order they are added. */
 #define SQL_MAX_PARAMS 12
 
@@ -83,6 +85,7 @@ typedef struct query {
     const char *pattern; /* ILIKE pattern, NULL: no search */
     const char *micros;  /* keyset position, NULL: none */
     const char *id;
+    long limit_rows, offset_rows;
     char from[40], to[40], limit[16], offset[24];
 } query_t;
 
@@ -106,24 +109,64 @@ static void add_filters(statement_t *st, const query_t *q, char a, int level_p, 
         text_buf_printf(&st->sql, " AND " ALERT_PREDICATE, a, a);
 }
 
-#define LEVEL_COUNT(agg, cond, level) " coalesce(" agg " FILTER (WHERE " cond "%c.level = '" level "'), 0),"
-#define LEVEL_COUNTS(agg, cond)                                                               \
-    LEVEL_COUNT(agg, cond, "ERROR") LEVEL_COUNT(agg, cond, "WARN") LEVEL_COUNT(agg, cond, "INFO") \
-    LEVEL_COUNT(agg, cond, "DEBUG") LEVEL_COUNT(agg, cond, "FATAL")
+#define LEVEL_COUNT(agg, cond, level)                                                              \
+    " coalesce(" agg " FILTER (WHERE " cond "%c.level = '" level "'), 0),"
+#define LEVEL_COUNTS(agg, cond)                                                                    \
+    LEVEL_COUNT(agg, cond, "ERROR")                                                                \
+    LEVEL_COUNT(agg, cond, "WARN") LEVEL_COUNT(agg, cond, "INFO") LEVEL_COUNT(agg, cond, "DEBUG")  \
+        LEVEL_COUNT(agg, cond, "FATAL")
 
 /* Columns of the result: the counts (the same on every row), then one page row per row;
  * with an empty page, one row whose page columns are NULL. */
 enum col {
-    C_TOTAL, C_ERROR, C_WARN, C_INFO, C_DEBUG, C_FATAL, C_MORE,
-    C_ID, C_MICROS, C_LEVEL, C_MESSAGE, C_SOURCE, C_RESPONSE_TIME, C_HOST, C_SERVICE,
-    C_CATEGORY, C_TAGS, C_ANOMALY, C_SESSION, C_IP, C_COUNT
+    C_TOTAL,
+    C_ERROR,
+    C_WARN,
+    C_INFO,
+    C_DEBUG,
+    C_FATAL,
+    C_MORE,
+    C_ID,
+    C_MICROS,
+    C_LEVEL,
+    C_MESSAGE,
+    C_SOURCE,
+    C_RESPONSE_TIME,
+    C_HOST,
+    C_SERVICE,
+    C_CATEGORY,
+    C_TAGS,
+    C_ANOMALY,
+    C_SESSION,
+    C_IP,
+    C_COUNT
 };
 
+#define PAGE_COLUMNS                                                                               \
+    "e.id, e.\"timestamp\", e.level, e.message, e.source_type, e.response_time_ms, e.host,"        \
+    " e.service, e.category, e.tags, e.is_anomaly, e.session_id, e.ip_address"
+#define NEWEST_FIRST "e.\"timestamp\" DESC, e.id DESC"
+
+/* The rows of the filtered set: log_entries e over the window, with every filter. */
+static void add_filtered_rows(statement_t *st, const query_t *q, int level_p, int source_p,
+                              int pattern_p)
+{
+    text_buf_printf(&st->sql, " FROM log_entries e WHERE e.\"timestamp\" >= $1::timestamptz"
+                              " AND e.\"timestamp\" < $2::timestamptz");
+    add_filters(st, q, 'e', level_p, source_p);
+    if (pattern_p > 0)
+        text_buf_printf(&st->sql, " AND e.message ILIKE $%d::text", pattern_p);
+}
+
 /* Counting rule (see the top of this file): without search, exact counts from log_tally();
- * with search, the newest SEARCH_COUNT_CAP matches counted, one more telling the cap was hit. */
+ * with search, the newest SEARCH_COUNT_CAP matches counted, one more telling the cap was hit.
+ * A search page that lies within those matches is cut from them rather than found by a
+ * second walk over the table (the walk, not the counting, is what a search costs). */
 static void build_list_statement(statement_t *st, const query_t *q)
 {
-    int level_p, source_p, pattern_p = 0;
+    int level_p, source_p, pattern_p = 0, limit_p, offset_p;
+    bool page_in_matches = q->pattern != NULL && q->micros == NULL &&
+                           q->offset_rows + q->limit_rows <= SEARCH_COUNT_CAP;
 
     st->nparams = 0;
     sql_param(st, q->from);
@@ -134,46 +177,61 @@ static void build_list_statement(statement_t *st, const query_t *q)
         pattern_p = sql_param(st, q->pattern);
 
     if (q->pattern == NULL) {
-        text_buf_printf(&st->sql, "WITH counts AS (SELECT coalesce(sum(c.n), 0)," LEVEL_COUNTS("sum(c.n)", "")
-                    " false FROM log_tally($1::timestamptz, $2::timestamptz) c WHERE true",
-                'c', 'c', 'c', 'c', 'c');
+        text_buf_printf(
+            &st->sql,
+            "WITH counts AS (SELECT coalesce(sum(c.n), 0)," LEVEL_COUNTS(
+                "sum(c.n)",
+                "") " false FROM log_tally($1::timestamptz, $2::timestamptz) c WHERE true",
+            'c', 'c', 'c', 'c', 'c');
         add_filters(st, q, 'c', level_p, source_p);
         text_buf_printf(&st->sql, "),");
     } else {
-        text_buf_printf(&st->sql, "WITH matches AS (SELECT e.level, row_number() OVER (ORDER BY"
-                    " e.\"timestamp\" DESC, e.id DESC) AS rn FROM log_entries e"
-                    " WHERE e.\"timestamp\" >= $1::timestamptz AND e.\"timestamp\" < $2::timestamptz");
-        add_filters(st, q, 'e', level_p, source_p);
-        text_buf_printf(&st->sql, " AND e.message ILIKE $%d::text ORDER BY e.\"timestamp\" DESC, e.id DESC"
-                    " LIMIT " STR(SEARCH_COUNT_CAP) " + 1),", pattern_p);
-        text_buf_printf(&st->sql, " counts AS (SELECT count(*) FILTER (WHERE m.rn <= " STR(SEARCH_COUNT_CAP) "),"
-                    LEVEL_COUNTS("count(*)", "m.rn <= " STR(SEARCH_COUNT_CAP) " AND ")
-                    " count(*) > " STR(SEARCH_COUNT_CAP) " FROM matches m),",
-                'm', 'm', 'm', 'm', 'm');
+        text_buf_printf(&st->sql,
+                        "WITH matches AS (SELECT %s, row_number() OVER (ORDER BY " NEWEST_FIRST
+                        ") AS rn",
+                        page_in_matches ? PAGE_COLUMNS : "e.level");
+        add_filtered_rows(st, q, level_p, source_p, pattern_p);
+        text_buf_printf(
+            &st->sql,
+            " ORDER BY " NEWEST_FIRST
+            " LIMIT " STR(SEARCH_COUNT_CAP) " + 1),"
+                                            " counts AS (SELECT count(*) FILTER (WHERE m.rn "
+                                            "<= " STR(SEARCH_COUNT_CAP) ")," LEVEL_COUNTS(
+                                                "count(*)",
+                                                "m.rn <= " STR(
+                                                    SEARCH_COUNT_CAP) " AND ") " count(*) > " STR(SEARCH_COUNT_CAP) " FROM matches m),",
+            'm', 'm', 'm', 'm', 'm');
     }
 
-    text_buf_printf(&st->sql, " page AS (SELECT e.id, e.\"timestamp\", e.level, e.message, e.source_type,"
-                " e.response_time_ms, e.host, e.service, e.category, e.tags, e.is_anomaly,"
-                " e.session_id, e.ip_address FROM log_entries e"
-                " WHERE e.\"timestamp\" >= $1::timestamptz AND e.\"timestamp\" < $2::timestamptz");
-    add_filters(st, q, 'e', level_p, source_p);
-    if (q->pattern != NULL)
-        text_buf_printf(&st->sql, " AND e.message ILIKE $%d::text", pattern_p);
-    if (q->micros != NULL) {
-        int us_p = sql_param(st, q->micros);
-        text_buf_printf(&st->sql, " AND (e.\"timestamp\", e.id) < ('epoch'::timestamptz + $%d::bigint"
-                    " * interval '1 microsecond', $%d::integer)", us_p, sql_param(st, q->id));
+    /* One page plus one row (to know whether another page follows). */
+    limit_p = sql_param(st, q->limit);
+    offset_p = sql_param(st, q->offset);
+    if (page_in_matches) {
+        text_buf_printf(&st->sql,
+                        " page AS (SELECT e.* FROM matches e WHERE e.rn > $%d::integer"
+                        " ORDER BY e.rn LIMIT $%d::integer + 1)",
+                        offset_p, limit_p);
+    } else {
+        text_buf_printf(&st->sql, " page AS (SELECT " PAGE_COLUMNS);
+        add_filtered_rows(st, q, level_p, source_p, pattern_p);
+        if (q->micros != NULL) {
+            int us_p = sql_param(st, q->micros);
+            text_buf_printf(&st->sql,
+                            " AND (e.\"timestamp\", e.id) < ('epoch'::timestamptz"
+                            " + $%d::bigint * interval '1 microsecond', $%d::integer)",
+                            us_p, sql_param(st, q->id));
+        }
+        text_buf_printf(&st->sql,
+                        " ORDER BY " NEWEST_FIRST " LIMIT $%d::integer + 1"
+                        " OFFSET $%d::integer)",
+                        limit_p, offset_p);
     }
-    {
-        int limit_p = sql_param(st, q->limit);
-        text_buf_printf(&st->sql, " ORDER BY e.\"timestamp\" DESC, e.id DESC LIMIT $%d::integer + 1"
-                    " OFFSET $%d::integer)", limit_p, sql_param(st, q->offset));
-    }
-    text_buf_printf(&st->sql, " SELECT k.*, p.id, (extract(epoch FROM p.\"timestamp\") * 1000000)::bigint,"
-                " p.level, p.message, p.source_type, p.response_time_ms, p.host, p.service,"
-                " p.category, p.tags, p.is_anomaly, p.session_id, host(p.ip_address)"
-                " FROM counts k LEFT JOIN page p ON true"
-                " ORDER BY p.\"timestamp\" DESC, p.id DESC");
+    text_buf_printf(&st->sql,
+                    " SELECT k.*, p.id, (extract(epoch FROM p.\"timestamp\") * 1000000)::bigint,"
+                    " p.level, p.message, p.source_type, p.response_time_ms, p.host, p.service,"
+                    " p.category, p.tags, p.is_anomaly, p.session_id, host(p.ip_address)"
+                    " FROM counts k LEFT JOIN page p ON true"
+                    " ORDER BY p.\"timestamp\" DESC, p.id DESC");
 }
 
 /* Text of a column, or NULL for SQL NULL. */
@@ -199,7 +257,8 @@ static cJSON *log_entry_json(const PGresult *r, int row)
     add_text(entry, "level", cell(r, row, C_LEVEL));
     add_text(entry, "message", cell(r, row, C_MESSAGE));
     add_text(entry, "source", cell(r, row, C_SOURCE));
-    cJSON_AddItemToObject(entry, "responseTime", rt != NULL ? cJSON_CreateRaw(rt) : cJSON_CreateNull());
+    cJSON_AddItemToObject(entry, "responseTime",
+                          rt != NULL ? cJSON_CreateRaw(rt) : cJSON_CreateNull());
     add_text(entry, "host", cell(r, row, C_HOST));
     add_text(entry, "service", cell(r, row, C_SERVICE));
     add_text(entry, "category", cell(r, row, C_CATEGORY));
@@ -210,12 +269,12 @@ static cJSON *log_entry_json(const PGresult *r, int row)
     return entry;
 }
 
-static const char *const level_names[] = {"DEBUG", "INFO", "WARN", "ERROR", "FATAL", "WARNING",
-                                          NULL};
+static const char *const level_names[] = {"DEBUG", "INFO",    "WARN", "ERROR",
+                                          "FATAL", "WARNING", NULL};
 static const char *const source_names[] = {"splunk", "sap", "application", NULL};
 static const char *const range_names[] = {"1h", "6h", "24h", "7d", "30d", "custom", NULL};
-static const long long range_ms[] = {3600000LL, 6 * 3600000LL, 24 * 3600000LL,
-                                     7 * 24 * 3600000LL, 30 * 24 * 3600000LL};
+static const long long range_ms[] = {3600000LL, 6 * 3600000LL, 24 * 3600000LL, 7 * 24 * 3600000LL,
+                                     30 * 24 * 3600000LL};
 #define RANGE_DEFAULT 2
 #define RANGE_CUSTOM 5
 
@@ -235,8 +294,7 @@ static void like_pattern(const char *text, char *out, size_t outlen)
 }
 
 /* A cursor is base64url of "<epoch microseconds>:<id>", exactly as next_cursor made it. */
-static int parse_cursor(const char *text, char *micros, size_t micros_len, char *id,
-                        size_t id_len)
+static int parse_cursor(const char *text, char *micros, size_t micros_len, char *id, size_t id_len)
 {
     unsigned char *raw = NULL;
     size_t raw_len;
@@ -244,8 +302,7 @@ static int parse_cursor(const char *text, char *micros, size_t micros_len, char 
     long long us = 0, row_id = 0;
     bool ok;
 
-    if (strlen(text) > CURSOR_MAX_CHARS ||
-        b64_url_decode(text, strlen(text), &raw, &raw_len) != 0)
+    if (strlen(text) > CURSOR_MAX_CHARS || b64_url_decode(text, strlen(text), &raw, &raw_len) != 0)
         return -1;
     colon = strchr((char *)raw, ':');
     ok = strlen((char *)raw) == raw_len && colon != NULL;
@@ -282,8 +339,7 @@ static int read_window(const http_request_t *req, http_response_t *res, int64_t 
         for (int i = 0; i < 2; i++) {
             if (http_param(req, names[i]) != NULL)
                 return http_error(res, 400, "INVALID_PARAMETER",
-                                  "from and to are only allowed with timeRange=custom.",
-                                  names[i]);
+                                  "from and to are only allowed with timeRange=custom.", names[i]);
         }
         *to_ms = time_now_ms();
         *from_ms = *to_ms - range_ms[range];
@@ -301,15 +357,14 @@ static int read_window(const http_request_t *req, http_response_t *res, int64_t 
                               names[i]);
     }
     if (*from_ms >= *to_ms)
-        return http_error(res, 400, "INVALID_PARAMETER", "from must be earlier than to.",
-                          "from");
+        return http_error(res, 400, "INVALID_PARAMETER", "from must be earlier than to.", "from");
     return 0;
 }
 
 static int get_logs(http_request_t *req, http_response_t *res)
 {
-    static const char *const allowed[] = {"search", "level", "source", "timeRange", "from",
-                                          "to", "filter", "page", "pageSize", "cursor", NULL};
+    static const char *const allowed[] = {"search", "level", "source",   "timeRange", "from", "to",
+                                          "filter", "page",  "pageSize", "cursor",    NULL};
     static const char *const filters[] = {"anomaly", NULL};
     const char *search = http_param(req, "search"), *cursor = http_param(req, "cursor");
     char pattern[2 * SEARCH_MAX_BYTES + 3], micros[24], id[16];
@@ -329,8 +384,7 @@ static int get_logs(http_request_t *req, http_response_t *res)
          http_param_enum(req, res, "filter", filters, 0) < 0) ||
         read_window(req, res, &from_ms, &to_ms) != 0 ||
         http_param_int(req, res, "page", 1, 1, PAGE_MAX, &page) != 0 ||
-        http_param_int(req, res, "pageSize", PAGE_SIZE_DEFAULT, 1, PAGE_SIZE_MAX,
-                       &page_size) != 0)
+        http_param_int(req, res, "pageSize", PAGE_SIZE_DEFAULT, 1, PAGE_SIZE_MAX, &page_size) != 0)
         return -1;
     if (search != NULL && strlen(search) > SEARCH_MAX_BYTES)
         return http_error(res, 400, "INVALID_PARAMETER",
@@ -353,15 +407,17 @@ static int get_logs(http_request_t *req, http_response_t *res)
     q.id = cursor != NULL ? id : NULL;
     time_format_rfc3339(from_ms, q.from, sizeof q.from);
     time_format_rfc3339(to_ms, q.to, sizeof q.to);
-    snprintf(q.limit, sizeof q.limit, "%ld", page_size);
-    snprintf(q.offset, sizeof q.offset, "%ld", (page - 1) * page_size);
+    q.limit_rows = page_size;
+    q.offset_rows = (page - 1) * page_size;
+    snprintf(q.limit, sizeof q.limit, "%ld", q.limit_rows);
+    snprintf(q.offset, sizeof q.offset, "%ld", q.offset_rows);
 
     build_list_statement(&st, &q);
     if (st.sql.failed) {
         text_buf_free(&st.sql);
         return http_error(res, 500, "INTERNAL_ERROR", "Out of memory.", NULL);
     }
-    r = db_query_unprepared(req, res, st.sql.data, st.nparams, st.values);
+    r = db_query(req, res, st.sql.data, st.nparams, st.values);
     text_buf_free(&st.sql);
     if (r == NULL)
         return -1;
@@ -537,8 +593,7 @@ typedef struct errors {
 } errors_t;
 
 /* Records one problem; line is the NDJSON line number, 0 for a JSON array. */
-static void add_error(errors_t *errs, int index, int line, const char *field,
-                      const char *message)
+static void add_error(errors_t *errs, int index, int line, const char *field, const char *message)
 {
     cJSON *e;
 
@@ -624,9 +679,8 @@ static const char *check_value(const column_t *col, const cJSON *v, char *msg, s
                    ? NULL
                    : "must be one of DEBUG, INFO, WARN (or WARNING), ERROR, FATAL.";
     case K_SOURCE:
-        return s != NULL && in_list(s, source_names)
-                   ? NULL
-                   : "must be one of splunk, sap, application.";
+        return s != NULL && in_list(s, source_names) ? NULL
+                                                     : "must be one of splunk, sap, application.";
     case K_TAGS: {
         const cJSON *tag;
         if (!cJSON_IsArray(v))
@@ -649,15 +703,15 @@ static const char *check_value(const column_t *col, const cJSON *v, char *msg, s
                                                      : "must be a whole number from 100 to 599.";
     case K_RESPONSE_TIME:
         /* numeric(10,2): the bound keeps rounding to cents from overflowing. */
-        return d >= 0 && d <= 99999999.99 ? NULL
-                                          : "must be a number from 0 to 99999999.99.";
+        return d >= 0 && d <= 99999999.99 ? NULL : "must be a number from 0 to 99999999.99.";
     case K_AMOUNT:
         return fabs(d) <= 9999999999999.99
                    ? NULL
                    : "must be a number from -9999999999999.99 to 9999999999999.99.";
     case K_CURRENCY:
-        return s != NULL && strlen(s) == 3 && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                                        "abcdefghijklmnopqrstuvwxyz") == 3
+        return s != NULL && strlen(s) == 3 &&
+                       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                 "abcdefghijklmnopqrstuvwxyz") == 3
                    ? NULL
                    : "must be a 3-letter currency code.";
     case K_BOOL:
@@ -943,6 +997,8 @@ static const route_t route = {
     .post_permission = "ingest_logs",
     .body_limit = INGEST_MAX_BYTES,
     .body_types = body_types,
+    /* Prepared statements, planned for their values on every call: see the GET statement. */
+    .db_settings = "-c plan_cache_mode=force_custom_plan",
 };
 
 ROUTE_MAIN(route)

@@ -205,6 +205,21 @@ else
   fail "search past the cap" "only $many rows contain 'e' in 30 days; the seed should give more than 1000"
 fi
 
+# Search pages: inside the counted matches (cut from them), at their end, past them (a walk of
+# their own), and after a cursor; each equals SQL's page of the same literal match.
+SF=$(iso "now() - interval '30 days'") ST=$(iso "now()")
+SW="\"timestamp\" >= '$SF' AND \"timestamp\" < '$ST' AND strpos(lower(message), 'e') > 0"
+for pg in 3:80 25:960 26:1000 40:1560; do
+  q timeRange=custom "from=$SF" "to=$ST" search=E pageSize=40 "page=${pg%%:*}"
+  eq "search page ${pg%%:*} (rows ${pg##*:}+): ids equal SQL" "$(ids_api)" "$(ids_sql "$SW" 40 "${pg##*:}")"
+  eq "search page ${pg%%:*}: a next_cursor, the cap flagged" \
+    "$(jq -c '[(.data.pagination.next_cursor | type), .data.pagination.total_is_estimate]' "$BODY")" '["string",true]'
+done
+q timeRange=custom "from=$SF" "to=$ST" search=E pageSize=40 page=25
+c25=$(jbody .data.pagination.next_cursor)
+q timeRange=custom "from=$SF" "to=$ST" search=E pageSize=40 "cursor=$c25"
+eq "search after a cursor at the cap's end: ids equal SQL rows 1000+" "$(ids_api)" "$(ids_sql "$SW" 40 1000)"
+
 # ---- order, offset pages ----------------------------------------------------------------------
 q timeRange=custom "from=$F" "to=$T" pageSize=500
 eq "pageSize=500: ids in timestamp DESC, id DESC order equal SQL" "$(ids_api)" "$(ids_sql "$W" 500)"
