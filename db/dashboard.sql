@@ -380,7 +380,7 @@ $$;
 -- - the values are sorted as float8: percentile_cont interpolates in float8 anyway and the cast
 --   keeps the order, so the result is the same as ordering the numerics, only cheaper;
 -- - min and max are the 0th and 100th percentiles of that sort (exact: a numeric(10,2) survives
---   the trip through float8 and back at 2 dp), the mean and count come from log_counts();
+--   the trip through float8 and back at 2 dp), the mean and count come from log_rt();
 -- - work_mem is raised so that a million values sort in memory rather than on disk.
 -- ---------------------------------------------------------------------------------------------
 
@@ -397,8 +397,7 @@ AS $$
               FROM log_entries e
              WHERE e."timestamp" >= p_from AND e."timestamp" < p_to
                AND e.response_time_ms IS NOT NULL) s,
-           (SELECT coalesce(sum(l.rt_n), 0)::bigint AS rt_n, sum(l.rt_sum) AS rt_sum
-              FROM log_counts(p_from, p_to) l) c
+           log_rt(p_from, p_to) c
 $$;
 
 -- ---------------------------------------------------------------------------------------------

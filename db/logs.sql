@@ -312,20 +312,31 @@ DECLARE
     sets  text;  -- n0 = t.n0 + EXCLUDED.n0, ...
     zero  text;  -- t.n0 = 0 AND ...
     sums  text;  -- sum(t.n0), ...: the reader's totals
+    tbl   text;
     stale boolean;
 BEGIN
     SELECT string_agg(format('n%s bigint NOT NULL DEFAULT 0', i), ', ' ORDER BY i),
            string_agg(format('coalesce(sum(d.n) FILTER (WHERE d.level = %L AND d.source_type'
                              ' = %L AND d.is_anomaly = %L), 0)', level, source_type,
-                             is_anomaly), ', ' ORDER BY i),
-           string_agg(format('n%s = t.n%s + EXCLUDED.n%s', i, i, i), ', ' ORDER BY i),
-           string_agg(format('t.n%s = 0', i), ' AND ' ORDER BY i),
+                             is_anomaly), ', ' ORDER BY i)
+               || ', sum(d.rt_n), sum(d.rt_sum), sum(d.rt_sumsq)',
+           string_agg(format('n%s = t.n%s + EXCLUDED.n%s', i, i, i), ', ' ORDER BY i)
+               || ', rt_n = t.rt_n + EXCLUDED.rt_n, rt_sum = t.rt_sum + EXCLUDED.rt_sum,'
+                  ' rt_sumsq = t.rt_sumsq + EXCLUDED.rt_sumsq',
+           string_agg(format('t.n%s = 0', i), ' AND ' ORDER BY i) || ' AND t.rt_n = 0',
            string_agg(format('sum(t.n%s)', i), ', ' ORDER BY i)
       INTO cols, pick, sets, zero, sums
       FROM log_tally_key;
 
-    EXECUTE format('CREATE TABLE IF NOT EXISTS log_tally_minute (bucket timestamptz PRIMARY KEY, %s)', cols);
-    EXECUTE format('CREATE TABLE IF NOT EXISTS log_tally_hour (bucket timestamptz PRIMARY KEY, %s)', cols);
+    -- After the 30 counts, the response times of the bucket's rows over all keys: count,
+    -- sum and sum of squares of those that have one (what the readers of averages need).
+    FOREACH tbl IN ARRAY ARRAY['log_tally_minute', 'log_tally_hour'] LOOP
+        EXECUTE format('CREATE TABLE IF NOT EXISTS %I (bucket timestamptz PRIMARY KEY, %s)',
+                       tbl, cols);
+        EXECUTE format('ALTER TABLE %I ADD COLUMN IF NOT EXISTS rt_n bigint NOT NULL DEFAULT 0,'
+                       ' ADD COLUMN IF NOT EXISTS rt_sum numeric NOT NULL DEFAULT 0,'
+                       ' ADD COLUMN IF NOT EXISTS rt_sumsq numeric NOT NULL DEFAULT 0', tbl);
+    END LOOP;
 
     -- Adds per-minute deltas (log_rollup_add's argument) to both tallies, buckets in key
     -- order; rows whose counts all fall to zero are deleted.
@@ -387,14 +398,18 @@ BEGIN
         END
         $b$ $f$, sums);
 
-    -- Backfill: tallies whose per-key totals differ from the minute rollup's (which the
+    -- Backfill: tallies whose per-key totals (or response-time totals) differ from the
+    -- minute rollup's (which the
     -- backfill above made exact) are rebuilt from the rollups, with writers locked out.
     LOCK TABLE log_entries IN SHARE MODE;
     EXECUTE format($f$
-        SELECT (SELECT ARRAY[%1$s]::numeric[] FROM log_tally_minute t)
-                   IS DISTINCT FROM want
-            OR (SELECT ARRAY[%1$s]::numeric[] FROM log_tally_hour t) IS DISTINCT FROM want
-          FROM (SELECT array_agg(coalesce(r.n, 0) ORDER BY key.i)::numeric[] AS want
+        SELECT (SELECT ARRAY[%1$s, sum(t.rt_n), sum(t.rt_sum), sum(t.rt_sumsq)]::numeric[]
+                  FROM log_tally_minute t) IS DISTINCT FROM want
+            OR (SELECT ARRAY[%1$s, sum(t.rt_n), sum(t.rt_sum), sum(t.rt_sumsq)]::numeric[]
+                  FROM log_tally_hour t) IS DISTINCT FROM want
+          FROM (SELECT array_agg(coalesce(r.n, 0) ORDER BY key.i)::numeric[]
+                       || (SELECT ARRAY[sum(rt_n), sum(rt_sum), sum(rt_sumsq)]::numeric[]
+                             FROM log_rollup_minute) AS want
                   FROM log_tally_key key
                   LEFT JOIN (SELECT level, source_type, is_anomaly, sum(n) AS n
                                FROM log_rollup_minute GROUP BY 1, 2, 3) r
@@ -409,6 +424,42 @@ BEGIN
     END IF;
 END
 $gen$;
+
+-- log_rt(p_from, p_to): count, sum and sum of squares of response_time_ms over the rows with
+-- "timestamp" in [p_from, p_to) that have one: averages and deviations without a scan. Same
+-- bounds, edges and planning as log_tally().
+CREATE OR REPLACE FUNCTION log_rt(p_from timestamptz, p_to timestamptz)
+RETURNS TABLE (rt_n bigint, rt_sum numeric, rt_sumsq numeric)
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+DECLARE
+    k record;
+BEGIN
+    SELECT * INTO k FROM rollup_bounds(p_from, p_to);
+    RETURN QUERY
+    SELECT coalesce(sum(u.rt_n), 0)::bigint, coalesce(sum(u.rt_sum), 0),
+           coalesce(sum(u.rt_sumsq), 0)
+      FROM (SELECT h.rt_n, h.rt_sum, h.rt_sumsq FROM log_tally_hour h
+             WHERE h.bucket >= k.h1 AND h.bucket < k.h2
+            UNION ALL
+            SELECT m.rt_n, m.rt_sum, m.rt_sumsq FROM log_tally_minute m
+             WHERE m.bucket >= k.m1 AND m.bucket < k.h1
+            UNION ALL
+            SELECT m.rt_n, m.rt_sum, m.rt_sumsq FROM log_tally_minute m
+             WHERE m.bucket >= k.h2 AND m.bucket < k.m2
+            UNION ALL
+            SELECT 1, e.response_time_ms, e.response_time_ms * e.response_time_ms
+              FROM log_entries e
+             WHERE e."timestamp" >= p_from AND e."timestamp" < k.m1
+               AND e.response_time_ms IS NOT NULL
+            UNION ALL
+            SELECT 1, e.response_time_ms, e.response_time_ms * e.response_time_ms
+              FROM log_entries e
+             WHERE e."timestamp" >= k.m2 AND e."timestamp" < p_to
+               AND e.response_time_ms IS NOT NULL
+           ) u;
+END
+$$;
 
 -- ---------------------------------------------------------------------------------------------
 -- Indexes of /api/logs, chosen by EXPLAIN (ANALYZE) of its statements (custom plans, as the

@@ -4,8 +4,8 @@
 
 /* One statement builds the whole body. The window is [now - 24 h, now) and is returned with
  * microseconds, so a client can repeat any count over exactly the same rows.
- * - Log counts and the average response time come from log_counts(), prediction counts from
- *   ml_counts() (both exact, rollup-backed).
+ * - Log counts come from log_tally(), the average response time from log_rt(), prediction
+ *   counts from ml_counts() (all exact, rollup-backed).
  * - A "high-severity anomaly" is an ml_predictions row with is_anomaly AND severity IN
  *   ('high', 'critical'), predicted within the window (ml_lightweight's high_severity_count
  *   uses the same definition); its rate is over all predictions of the window.
@@ -17,16 +17,16 @@ static const char metrics_sql[] =
     "WITH w AS (SELECT now() - interval '24 hours' AS t0, now() AS t1),"
     " lc AS (SELECT coalesce(sum(c.n), 0) AS total,"
     "               coalesce(sum(c.n) FILTER (WHERE c.level = 'FATAL'), 0) AS fatal,"
-    "               coalesce(sum(c.n) FILTER (WHERE c.level = 'ERROR'), 0) AS error,"
-    "               coalesce(sum(c.rt_n), 0) AS rt_n, coalesce(sum(c.rt_sum), 0) AS rt_sum"
-    "          FROM w, log_counts(w.t0, w.t1) c),"
+    "               coalesce(sum(c.n) FILTER (WHERE c.level = 'ERROR'), 0) AS error"
+    "          FROM w, log_tally(w.t0, w.t1) c),"
+    " rt AS (SELECT r.rt_n, r.rt_sum FROM w, log_rt(w.t0, w.t1) r),"
     " ml AS (SELECT c.n AS predictions, c.high_anomalies AS high"
     "          FROM w, ml_counts(w.t0, w.t1) c),"
-    " r AS (SELECT lc.*, ml.*,"
+    " r AS (SELECT lc.*, rt.*, ml.*,"
     "              lc.fatal * 100.0 / greatest(lc.total, 1) AS fatal_rate,"
     "              lc.error * 100.0 / greatest(lc.total, 1) AS error_rate,"
     "              ml.high * 100.0 / greatest(ml.predictions, 1) AS high_rate"
-    "         FROM lc, ml)"
+    "         FROM lc, rt, ml)"
     " SELECT json_build_object("
     "   'success', true,"
     "   'metrics', json_build_object("

@@ -5,13 +5,13 @@
 #include "worker.h"
 
 /* action=status: "active" once any prediction is stored, else "not_initialized".
- * Counts are exact and all-time (log_counts, ml_counts); logs_available is the number of
+ * Counts are exact and all-time (log_tally, ml_counts); logs_available is the number of
  * stored logs; predictions_available says whether any prediction is stored. */
 static const char status_sql[] =
     "WITH p AS (SELECT c.n AS total, (SELECT max(predicted_at) FROM ml_predictions) AS latest"
     "             FROM ml_counts('-infinity', 'infinity') c),"
     " l AS (SELECT coalesce(sum(c.n), 0) AS logs"
-    "         FROM log_counts('-infinity', 'infinity') c)"
+    "         FROM log_tally('-infinity', 'infinity') c)"
     " SELECT json_build_object("
     "   'success', true,"
     "   'ml_system', CASE WHEN p.total > 0 THEN 'active' ELSE 'not_initialized' END,"

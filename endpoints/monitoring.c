@@ -27,14 +27,14 @@
  *   but hold no connection) and the server's max_connections. */
 static const char monitoring_sql[] =
     "WITH w AS (SELECT now() - interval '24 hours' AS t0, now() AS t1),"
-    " day AS MATERIALIZED (SELECT c.* FROM w, log_counts(w.t0, w.t1) c),"
+    " day AS MATERIALIZED (SELECT c.* FROM w, log_tally(w.t0, w.t1) c),"
     " lc AS (SELECT coalesce(sum(day.n), 0) AS n FROM day),"
     " lvl AS (SELECT l.level, coalesce(sum(day.n), 0) AS n"
     "           FROM unnest(enum_range(NULL::log_level)) l(level)"
     "           LEFT JOIN day ON day.level = l.level GROUP BY l.level),"
     " prev AS (SELECT coalesce(sum(c.n), 0) AS n"
-    "            FROM w, log_counts(w.t0 - interval '24 hours', w.t0) c),"
-    " total AS (SELECT coalesce(sum(c.n), 0) AS n FROM log_counts('-infinity', 'infinity') c),"
+    "            FROM w, log_tally(w.t0 - interval '24 hours', w.t0) c),"
+    " total AS (SELECT coalesce(sum(c.n), 0) AS n FROM log_tally('-infinity', 'infinity') c),"
     " pct AS (SELECT r.* FROM w, response_time_summary(w.t0, w.t1) r),"
     " inc AS (SELECT e.* FROM w, log_entries e"
     "          WHERE e.level IN ('ERROR', 'FATAL')"

@@ -19,13 +19,13 @@
 #include "timeutil.h"
 #include "worker.h"
 
-/* The live query: the last hour's logs (log_counts, exact) and the server's own figures.
+/* The live query: the last hour's logs (log_tally, exact) and the server's own figures.
  * execution_ms is the server-side time of this very statement up to its last column
  * (clock_timestamp() - statement_timestamp(), evaluated after the counts are done). */
 static const char health_sql[] =
     "WITH h AS (SELECT coalesce(sum(c.n), 0) AS n,"
     "                  coalesce(sum(c.n) FILTER (WHERE c.level IN ('ERROR', 'FATAL')), 0) AS errors"
-    "             FROM log_counts(now() - interval '1 hour', now()) c)"
+    "             FROM log_tally(now() - interval '1 hour', now()) c)"
     " SELECT json_build_object("
     "   'logs_last_hour', h.n, 'errors_last_hour', h.errors,"
     "   'server_version', current_setting('server_version'),"

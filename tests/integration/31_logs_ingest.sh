@@ -37,6 +37,13 @@ rollup_exact() { # name from to
                           GROUP BY 1, 2, 3)
               SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d")
   eq "${1/log_counts/log_tally}" "$diff" 0
+  # Response-time totals against the same rows.
+  diff=$(sql "SELECT count(*) FROM log_rt($2, $3) a,
+                (SELECT count(response_time_ms) AS n, coalesce(sum(response_time_ms), 0) AS s,
+                        coalesce(sum(response_time_ms * response_time_ms), 0) AS q
+                   FROM log_entries WHERE \"timestamp\" >= $2 AND \"timestamp\" < $3) b
+               WHERE (a.rt_n, a.rt_sum, a.rt_sumsq) IS DISTINCT FROM (b.n, b.s, b.q)")
+  eq "${1/log_counts/log_rt}" "$diff" 0
 }
 # Sum of every tally column of a table.
 tally_sum() { # table
@@ -172,6 +179,7 @@ eq "logs.sql applied again changes no rollup or tally row" "$(sig)" "$s1"
 sql "UPDATE log_rollup_hour SET n = n + 5 WHERE bucket = (SELECT max(bucket) FROM log_rollup_hour)" >/dev/null
 sql "DELETE FROM log_rollup_minute WHERE bucket = (SELECT min(bucket) FROM log_rollup_minute)" >/dev/null
 sql "UPDATE log_tally_hour SET n3 = n3 + 2 WHERE bucket = (SELECT max(bucket) FROM log_tally_hour)" >/dev/null
+sql "UPDATE log_tally_minute SET rt_sum = rt_sum + 1 WHERE bucket = (SELECT min(bucket) FROM log_tally_minute)" >/dev/null
 sql "DELETE FROM log_tally_minute WHERE bucket = (SELECT max(bucket) FROM log_tally_minute)" >/dev/null
 psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
 eq "logs.sql rebuilds rollups and tallies that do not add up" "$(sig)" "$s1"
