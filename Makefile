@@ -75,7 +75,7 @@ test: deps
 
 bench: deps
 	@$(MAKE) --no-print-directory all
-	@tests/bench/bench.sh
+	@rc=0; tests/bench/bench.sh || rc=1; tests/bench/bench_logs.sh || rc=1; exit $$rc
 
 bench-pool: deps
 	@$(MAKE) --no-print-directory all

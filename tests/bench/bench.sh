@@ -21,6 +21,8 @@ unset DATABASE_URL
 export AUTH_REQUIRED=1 WORKERS=2 VAR_DIR="$BENCH_DIR"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
+# shellcheck source=tests/bench/wrk.sh
+. "$ROOT/tests/bench/wrk.sh"
 HTTP_PORT=$(free_port)
 PG_PORT=$(free_port)
 export HTTP_PORT PG_PORT
@@ -257,18 +259,6 @@ done > "$OUT/cold"
 
 # ---- the report ---------------------------------------------------------------------------
 
-to_ms='function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0;
-         if (v ~ /m$/) return v * 60000; if (v ~ /s$/) return v * 1000; return -1 }'
-parse_wrk() { # file -> "rps p50_ms p99_ms requests non2xx socket_errors"
-  awk "$to_ms"'
-    /Requests\/sec/ {rps = $2}
-    $1 == "50%" {p50 = ms($2)} $1 == "99%" {p99 = ms($2)}
-    / requests in / {n = $1}
-    /Non-2xx or 3xx responses/ {bad = $NF}
-    /Socket errors/ {gsub(/,/, ""); se = $4 + $6 + $8 + $10}
-    END {printf "%s %s %s %s %d %d\n", rps + 0, (p50 == "" ? -1 : p50), (p99 == "" ? -1 : p99),
-         n + 0, bad, se}' "$1"
-}
 median() { # numbers on stdin -> "median min max"
   sort -n | awk '{v[NR] = $1} END {printf "%.2f %.2f %.2f\n", v[int((NR + 1) / 2)], v[1], v[NR]}'
 }
