@@ -200,7 +200,7 @@ $$;
 CREATE OR REPLACE FUNCTION ml_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (n bigint, anomalies bigint, high_anomalies bigint, critical bigint, high bigint,
                medium bigint, low bigint, unrated bigint)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1 SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
     k record;
@@ -344,7 +344,7 @@ $$;
 -- an hour each) from log_entries through log_entries_alert_timestamp_idx.
 CREATE OR REPLACE FUNCTION error_message_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (message text, n bigint)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 20 SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
@@ -387,7 +387,7 @@ $$;
 CREATE OR REPLACE FUNCTION response_time_summary(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (p50 double precision, p95 double precision, p99 double precision,
                min numeric, max numeric, avg numeric, n bigint)
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
 SET work_mem = '32MB'
 AS $$
     SELECT s.p[2], s.p[3], s.p[4], round(s.p[1]::numeric, 2), round(s.p[5]::numeric, 2),

@@ -211,7 +211,9 @@ $$;
 -- with plan_cache_mode = force_generic_plan, so each session plans their query once and then
 -- runs the cached plan: every choice in it is a range scan on a key, right for any window.
 -- Inlined as SQL functions they cost the caller 2-3 ms of planning per call at 1M rows (the
--- bounds expressions are large), more than running them.
+-- bounds expressions are large), more than running them. Each declares the rows it returns
+-- (ROWS): with the default guess of 1,000 a statement joining four of them is estimated at
+-- millions of rows, which crosses jit_above_cost and spends 30 ms compiling per call.
 -- ---------------------------------------------------------------------------------------------
 
 -- rollup_bounds(p_from, p_to): how [p_from, p_to) splits for every rollup reader:
@@ -242,7 +244,7 @@ $$;
 CREATE OR REPLACE FUNCTION log_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (level log_level, source_type source_type, is_anomaly boolean, n bigint,
                rt_n bigint, rt_sum numeric, rt_sumsq numeric)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 30 SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
     k record;
@@ -362,7 +364,7 @@ BEGIN
     EXECUTE format($f$
         CREATE OR REPLACE FUNCTION log_tally(p_from timestamptz, p_to timestamptz)
         RETURNS TABLE (level log_level, source_type source_type, is_anomaly boolean, n bigint)
-        LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $b$
+        LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 30 SET plan_cache_mode = force_generic_plan AS $b$
         #variable_conflict use_column
         DECLARE
             k record;
@@ -430,7 +432,7 @@ $gen$;
 -- bounds, edges and planning as log_tally().
 CREATE OR REPLACE FUNCTION log_rt(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (rt_n bigint, rt_sum numeric, rt_sumsq numeric)
-LANGUAGE plpgsql STABLE PARALLEL SAFE SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1 SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
     k record;

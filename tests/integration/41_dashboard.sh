@@ -123,3 +123,19 @@ http GET /api/dashboard_analytics
 check "no token gives 401" [ "$STATUS" = 401 ]
 get "/api/dashboard_analytics?range=7d"
 check "unknown parameter gives 400 naming it" jq -e '.error == "INVALID_PARAMETER" and .parameter == "range"' "$BODY"
+
+# The rollup readers declare how many rows they return: with PostgreSQL's default guess of 1,000
+# a statement joining several of them was estimated at millions of rows, crossed
+# jit_above_cost and spent ~30 ms JIT-compiling on every request (metrics fell to 72 rps).
+eq "rollup readers declare their row counts (none left at the default 1,000)" \
+  "$(sql "SELECT coalesce(string_agg(proname, ','), '') FROM pg_proc
+           WHERE proname IN ('log_counts', 'log_tally', 'log_rt', 'ml_counts',
+                             'error_message_counts', 'response_time_summary')
+             AND prorows >= 1000")" ""
+plan=$(sql "SET jit = on; EXPLAIN (FORMAT JSON)
+  SELECT * FROM log_tally(now() - interval '24 hours', now()) t, log_rt(now() - interval '1 hour', now()) r,
+                ml_counts(now() - interval '24 hours', now()) m, error_message_counts(now() - interval '24 hours', now()) e,
+                response_time_summary(now() - interval '1 hour', now()) s")
+LAST_DETAIL="plan: $(echo "$plan" | jq -c '.[0].Plan | {"Total Cost", "Plan Rows"}')"
+check "a statement joining the readers is estimated under jit_above_cost" \
+  jq -e --argjson j "$(sql "SHOW jit_above_cost")" '.[0].Plan["Total Cost"] < $j' <<< "$plan"
