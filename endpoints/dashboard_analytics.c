@@ -17,8 +17,8 @@
  * timestamp is counted. logVolume, responseTime, logDistribution and errorTypes all cover
  * this one range, so the charts add up to each other. activeAlerts and responseTime of
  * systemMetrics cover [now - 1 h, now); logsProcessed is every stored log. Counts come from
- * log_tally() and log_rt(), the ERROR/FATAL counts per message from error_message_counts()
- * (all exact, rollup-backed), so each distinct message is classified once. */
+ * log_counts(), the ERROR/FATAL counts per message from error_message_counts() (both exact,
+ * rollup-backed), so each distinct message is classified once. */
 static const char dashboard_sql[] =
     "WITH w AS (SELECT now() AS t1,"
     "                  date_bin('4 hours', now(), timestamptz '2000-01-01 00:00:00+00')"
@@ -26,10 +26,11 @@ static const char dashboard_sql[] =
     " b AS (SELECT k, w.t0 + k * interval '4 hours' AS s,"
     "              least(w.t0 + (k + 1) * interval '4 hours', w.t1) AS e"
     "         FROM w, generate_series(0, 5) k),"
-    " bl AS MATERIALIZED (SELECT b.k, c.level, c.n FROM b, log_tally(b.s, b.e) c),"
-    " bucket AS (SELECT b.k, b.s, coalesce((SELECT sum(bl.n) FROM bl WHERE bl.k = b.k), 0) AS n,"
-    "                   round(r.rt_sum / nullif(r.rt_n, 0), 2) AS avg_rt"
-    "              FROM b, log_rt(b.s, b.e) r),"
+    " bl AS MATERIALIZED (SELECT b.k, c.level, c.n, c.rt_n, c.rt_sum"
+    "                       FROM b, log_counts(b.s, b.e) c),"
+    " bucket AS (SELECT b.k, b.s, coalesce(sum(bl.n), 0) AS n,"
+    "                   round(sum(bl.rt_sum) / nullif(sum(bl.rt_n), 0), 2) AS avg_rt"
+    "              FROM b LEFT JOIN bl ON bl.k = b.k GROUP BY b.k, b.s),"
     " lvl AS (SELECT l.level, coalesce(sum(bl.n), 0) AS n"
     "           FROM unnest(enum_range(NULL::log_level)) l(level)"
     "           LEFT JOIN bl ON bl.level = l.level GROUP BY l.level),"
@@ -44,11 +45,10 @@ static const char dashboard_sql[] =
     "           FROM unnest($4::text[]) WITH ORDINALITY c(category, ord)"
     "           LEFT JOIN typed ON typed.category = c.category GROUP BY c.category, c.ord),"
     " hr AS (SELECT coalesce(sum(c.n), 0) AS n,"
-    "               coalesce(sum(c.n) FILTER (WHERE c.level IN ('ERROR', 'FATAL')), 0) AS alerts"
-    "          FROM w, log_tally(w.t1 - interval '1 hour', w.t1) c),"
-    " hrt AS (SELECT round(r.rt_sum / nullif(r.rt_n, 0), 2) AS avg_rt"
-    "           FROM w, log_rt(w.t1 - interval '1 hour', w.t1) r),"
-    " total AS (SELECT coalesce(sum(c.n), 0) AS n FROM log_tally('-infinity', 'infinity') c)"
+    "               coalesce(sum(c.n) FILTER (WHERE c.level IN ('ERROR', 'FATAL')), 0) AS alerts,"
+    "               round(sum(c.rt_sum) / nullif(sum(c.rt_n), 0), 2) AS avg_rt"
+    "          FROM w, log_counts(w.t1 - interval '1 hour', w.t1) c),"
+    " total AS (SELECT coalesce(sum(c.n), 0) AS n FROM log_counts('-infinity', 'infinity') c)"
     " SELECT json_build_object("
     "   'buckets', (SELECT json_build_object("
     "       'labels', json_agg(to_char(s AT TIME ZONE 'UTC', 'HH24:MI') ORDER BY k),"
@@ -58,9 +58,9 @@ static const char dashboard_sql[] =
     "       'labels', json_agg(category ORDER BY n DESC, ord),"
     "       'counts', json_agg(n ORDER BY n DESC, ord)) FROM cat),"
     "   'logs_processed', total.n, 'logs_last_hour', hr.n, 'alerts_last_hour', hr.alerts,"
-    "   'avg_rt_last_hour', hrt.avg_rt,"
+    "   'avg_rt_last_hour', hr.avg_rt,"
     "   'window', json_build_object('from', utc_rfc3339_us(w.t0), 'to', utc_rfc3339_us(w.t1)))"
-    " FROM w, hr, hrt, total";
+    " FROM w, hr, total";
 
 /* errorTypes: an ERROR/FATAL message, lower-cased, takes the first category (in this order)
  * one of whose keywords it contains; a message that matches none is "System" (out of memory,
