@@ -58,6 +58,13 @@ CREATE TABLE IF NOT EXISTS ml_rollup_hour (
     unrated         bigint NOT NULL
 );
 
+-- conf_n / conf_sum: how many of the bucket's predictions have a level_confidence and their
+-- sum (float8, as avg() adds them), for the average confidence of a window.
+ALTER TABLE ml_rollup_minute ADD COLUMN IF NOT EXISTS conf_n bigint NOT NULL DEFAULT 0,
+                             ADD COLUMN IF NOT EXISTS conf_sum double precision NOT NULL DEFAULT 0;
+ALTER TABLE ml_rollup_hour ADD COLUMN IF NOT EXISTS conf_n bigint NOT NULL DEFAULT 0,
+                           ADD COLUMN IF NOT EXISTS conf_sum double precision NOT NULL DEFAULT 0;
+
 -- Adds per-minute deltas to both rollups (minute table first, keys in order, so concurrent
 -- writers cannot deadlock on them) and deletes keys whose count fell to zero.
 CREATE OR REPLACE FUNCTION ml_rollup_add(deltas ml_rollup_minute[]) RETURNS void
@@ -69,11 +76,13 @@ LANGUAGE sql AS $$
            high_anomalies = r.high_anomalies + EXCLUDED.high_anomalies,
            critical = r.critical + EXCLUDED.critical, high = r.high + EXCLUDED.high,
            medium = r.medium + EXCLUDED.medium, low = r.low + EXCLUDED.low,
-           unrated = r.unrated + EXCLUDED.unrated;
+           unrated = r.unrated + EXCLUDED.unrated, conf_n = r.conf_n + EXCLUDED.conf_n,
+           conf_sum = r.conf_sum + EXCLUDED.conf_sum;
 
     INSERT INTO ml_rollup_hour AS r
     SELECT date_trunc('hour', d.bucket, 'UTC'), sum(d.n), sum(d.anomalies), sum(d.high_anomalies),
-           sum(d.critical), sum(d.high), sum(d.medium), sum(d.low), sum(d.unrated)
+           sum(d.critical), sum(d.high), sum(d.medium), sum(d.low), sum(d.unrated),
+           sum(d.conf_n), sum(d.conf_sum)
       FROM unnest(deltas) d
      GROUP BY 1 ORDER BY 1
     ON CONFLICT (bucket) DO UPDATE
@@ -81,7 +90,8 @@ LANGUAGE sql AS $$
            high_anomalies = r.high_anomalies + EXCLUDED.high_anomalies,
            critical = r.critical + EXCLUDED.critical, high = r.high + EXCLUDED.high,
            medium = r.medium + EXCLUDED.medium, low = r.low + EXCLUDED.low,
-           unrated = r.unrated + EXCLUDED.unrated;
+           unrated = r.unrated + EXCLUDED.unrated, conf_n = r.conf_n + EXCLUDED.conf_n,
+           conf_sum = r.conf_sum + EXCLUDED.conf_sum;
 
     DELETE FROM ml_rollup_minute r USING unnest(deltas) d
      WHERE d.n < 0 AND r.n = 0 AND r.bucket = d.bucket;
@@ -103,7 +113,9 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
            sign * count(*) FILTER (WHERE r.severity = 'high'),
            sign * count(*) FILTER (WHERE r.severity = 'medium'),
            sign * count(*) FILTER (WHERE r.severity = 'low'),
-           sign * count(*) FILTER (WHERE r.severity IS NULL)
+           sign * count(*) FILTER (WHERE r.severity IS NULL),
+           sign * count(r.level_confidence),
+           sign * coalesce(sum(r.level_confidence::double precision), 0)
       FROM unnest(rows_in) r
      GROUP BY 1
 $$;
@@ -133,7 +145,8 @@ LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM ml_rollup_add(ARRAY(
         SELECT ROW(d.bucket, sum(d.n), sum(d.anomalies), sum(d.high_anomalies), sum(d.critical),
-                   sum(d.high), sum(d.medium), sum(d.low), sum(d.unrated))::ml_rollup_minute
+                   sum(d.high), sum(d.medium), sum(d.low), sum(d.unrated), sum(d.conf_n),
+                   sum(d.conf_sum))::ml_rollup_minute
           FROM (SELECT * FROM ml_rollup_group(
                         ARRAY(SELECT t::ml_predictions FROM ml_rollup_new t), 1)
                 UNION ALL
@@ -142,7 +155,8 @@ BEGIN
          GROUP BY d.bucket
         HAVING sum(d.n) <> 0 OR sum(d.anomalies) <> 0 OR sum(d.high_anomalies) <> 0
             OR sum(d.critical) <> 0 OR sum(d.high) <> 0 OR sum(d.medium) <> 0
-            OR sum(d.low) <> 0 OR sum(d.unrated) <> 0));
+            OR sum(d.low) <> 0 OR sum(d.unrated) <> 0 OR sum(d.conf_n) <> 0
+            OR sum(d.conf_sum) <> 0));
     RETURN NULL;
 END
 $$;
@@ -180,7 +194,9 @@ BEGIN
     IF (SELECT count(*) FROM ml_predictions) IS DISTINCT FROM
            (SELECT coalesce(sum(n), 0) FROM ml_rollup_minute)
        OR (SELECT coalesce(sum(n), 0) FROM ml_rollup_minute) IS DISTINCT FROM
-           (SELECT coalesce(sum(n), 0) FROM ml_rollup_hour) THEN
+           (SELECT coalesce(sum(n), 0) FROM ml_rollup_hour)
+       OR (SELECT count(level_confidence) FROM ml_predictions) IS DISTINCT FROM
+           (SELECT coalesce(sum(conf_n), 0) FROM ml_rollup_minute) THEN
         TRUNCATE ml_rollup_minute, ml_rollup_hour;
         -- In slices of ids, so that no array grows with the table.
         FOR lo IN SELECT s FROM generate_series(0, (SELECT coalesce(max(id), 0)
@@ -194,12 +210,14 @@ END
 $$;
 
 -- ml_counts(p_from, p_to): exact counts of the predictions with predicted_at in
--- [p_from, p_to), as one row. Whole hours from the hour rollup, whole minutes around them from
+-- [p_from, p_to), as one row, with conf_n / conf_sum for their average level_confidence. Whole hours from the hour rollup, whole minutes around them from
 -- the minute rollup, partial minutes at the edges from ml_predictions (its predicted_at index);
 -- the bounds are rollup_bounds()'s. Infinite bounds work; an empty range gives zeros.
-CREATE OR REPLACE FUNCTION ml_counts(p_from timestamptz, p_to timestamptz)
+DROP FUNCTION IF EXISTS ml_counts(timestamptz, timestamptz);
+CREATE FUNCTION ml_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (n bigint, anomalies bigint, high_anomalies bigint, critical bigint, high bigint,
-               medium bigint, low bigint, unrated bigint)
+               medium bigint, low bigint, unrated bigint, conf_n bigint,
+               conf_sum double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1 SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 DECLARE
@@ -210,21 +228,22 @@ BEGIN
     SELECT coalesce(sum(u.n), 0)::bigint, coalesce(sum(u.anomalies), 0)::bigint,
            coalesce(sum(u.high_anomalies), 0)::bigint, coalesce(sum(u.critical), 0)::bigint,
            coalesce(sum(u.high), 0)::bigint, coalesce(sum(u.medium), 0)::bigint,
-           coalesce(sum(u.low), 0)::bigint, coalesce(sum(u.unrated), 0)::bigint
+           coalesce(sum(u.low), 0)::bigint, coalesce(sum(u.unrated), 0)::bigint,
+           coalesce(sum(u.conf_n), 0)::bigint, coalesce(sum(u.conf_sum), 0)
       FROM (
                SELECT h.n, h.anomalies, h.high_anomalies, h.critical, h.high, h.medium, h.low,
-                      h.unrated
+                      h.unrated, h.conf_n, h.conf_sum
                  FROM ml_rollup_hour h
                 WHERE h.bucket >= k.h1 AND h.bucket < k.h2
                UNION ALL
                SELECT m.n, m.anomalies, m.high_anomalies, m.critical, m.high, m.medium, m.low,
-                      m.unrated
+                      m.unrated, m.conf_n, m.conf_sum
                  FROM ml_rollup_minute m
                 WHERE (m.bucket >= k.m1 AND m.bucket < k.h1)
                    OR (m.bucket >= k.h2 AND m.bucket < k.m2)
                UNION ALL
                SELECT g.n, g.anomalies, g.high_anomalies, g.critical, g.high, g.medium, g.low,
-                      g.unrated
+                      g.unrated, g.conf_n, g.conf_sum
                  FROM ml_rollup_group(ARRAY(
                           SELECT p FROM ml_predictions p
                            WHERE (p.predicted_at >= p_from AND p.predicted_at < k.m1)

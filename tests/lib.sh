@@ -18,6 +18,10 @@ check() {
   if "$@" >/dev/null 2>&1; then pass "$name"; else fail "$name" "${LAST_DETAIL:-}"; fi
 }
 
+eq() { # name got want: passes when the two texts are equal
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2' want '$3'"; fi
+}
+
 # http METHOD PATH [curl args...]: sets STATUS; BODY and HEADERS are files.
 BODY=$RESP_DIR/body
 HEADERS=$RESP_DIR/headers

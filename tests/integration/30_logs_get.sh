@@ -7,9 +7,6 @@
 # the seed, which also exercises its backfill.
 grep -q 'logs\.sql' "$ROOT/db/schema.sql" || psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
 
-eq() { # name got want
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2' want '$3'"; fi
-}
 
 # q NAME=VALUE...: GET /api/logs with each pair URL-encoded.
 q() {

@@ -6,9 +6,6 @@
 
 grep -q 'logs\.sql' "$ROOT/db/schema.sql" || psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
 
-eq() { # name got want
-  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2' want '$3'"; fi
-}
 post() { # content-type file [curl args]
   http POST /api/logs -H "Authorization: Bearer $(token admin)" -H "Content-Type: $1" \
     --data-binary "@$2" "${@:3}"

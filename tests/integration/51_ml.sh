@@ -73,7 +73,7 @@ get /api/ml
 exp=$(sql "SELECT json_build_object('total', count(*), 'anomalies', count(*) FILTER (WHERE is_anomaly),
   'avg', round(avg(level_confidence)::numeric, 4),
   'last', (SELECT to_char(max(predicted_at) AT TIME ZONE 'UTC', $TS_FORMAT) FROM ml_predictions))
-  FROM ml_predictions WHERE predicted_at > now() - interval '24 hours'")
+  FROM ml_predictions WHERE predicted_at >= now() - interval '24 hours'")
 LAST_DETAIL="route $(head -c 400 "$BODY") sql $exp"
 check "analyze is the default action" [ "$STATUS" = 200 ]
 check "model_status counts match ml_predictions" jq -e --argjson e "$exp" '.data.model_status |
@@ -300,3 +300,33 @@ restore
 trap cleanup EXIT
 check "the saved predictions are back" [ "$(sql "$unscored")" = 0 ]
 check "the moved rows are back" [ "$(sql "SELECT count(*) FROM log_entries WHERE log_id LIKE 't51-%' AND \"timestamp\" <= now()")" = 9 ]
+
+# ---- the prediction rollups behind ml_counts, against ml_predictions itself ------------------
+# Every column, over windows with whole hours, whole minutes and partial minutes, before and
+# after an update that moves predictions between buckets and changes confidences (rolled back).
+ml_counts_diff() { # from to [sql to run first, same transaction]
+  sql "BEGIN; ${3:-} SELECT count(*) FROM ml_counts($1, $2) a, (
+         SELECT count(*) AS n, count(*) FILTER (WHERE is_anomaly) AS anomalies,
+                count(*) FILTER (WHERE is_anomaly AND severity IN ('high', 'critical')) AS high_anomalies,
+                count(*) FILTER (WHERE severity = 'critical') AS critical,
+                count(*) FILTER (WHERE severity = 'high') AS high,
+                count(*) FILTER (WHERE severity = 'medium') AS medium,
+                count(*) FILTER (WHERE severity = 'low') AS low,
+                count(*) FILTER (WHERE severity IS NULL) AS unrated,
+                count(level_confidence) AS conf_n,
+                coalesce(sum(level_confidence::double precision), 0) AS conf_sum
+           FROM ml_predictions WHERE predicted_at >= $1 AND predicted_at < $2) b
+        WHERE (a.n, a.anomalies, a.high_anomalies, a.critical, a.high, a.medium, a.low, a.unrated,
+               a.conf_n) IS DISTINCT FROM (b.n, b.anomalies, b.high_anomalies, b.critical, b.high,
+               b.medium, b.low, b.unrated, b.conf_n)
+           OR abs(a.conf_sum - b.conf_sum) > 1e-9 * greatest(1, abs(b.conf_sum)); ROLLBACK;" | grep -v '^$' | tail -1
+}
+check "there are predictions to count" test "$(sql "SELECT count(*) FROM ml_predictions")" -gt 0
+for w in "'-infinity'|'infinity'" "now() - interval '30 hours 7 minutes 3.5 seconds'|now() - interval '11.25 seconds'" \
+         "date_trunc('hour', now() - interval '20 hours')|date_trunc('hour', now())"; do
+  eq "ml_counts equals ml_predictions over [${w%%|*}, ${w##*|})" "$(ml_counts_diff "${w%%|*}" "${w##*|}")" 0
+done
+eq "ml_counts still equal after predictions move and change (rolled back)" \
+  "$(ml_counts_diff "'-infinity'" "'infinity'" "UPDATE ml_predictions SET predicted_at = predicted_at - interval '90 minutes',
+       level_confidence = CASE WHEN id % 3 = 0 THEN NULL ELSE level_confidence / 2 END,
+       severity = CASE WHEN id % 2 = 0 THEN 'low' ELSE severity END WHERE id % 5 = 0;")" 0
