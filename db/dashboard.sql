@@ -46,17 +46,7 @@ CREATE TABLE IF NOT EXISTS ml_rollup_minute (
     unrated         bigint NOT NULL
 );
 
-CREATE TABLE IF NOT EXISTS ml_rollup_hour (
-    bucket          timestamptz PRIMARY KEY,
-    n               bigint NOT NULL,
-    anomalies       bigint NOT NULL,
-    high_anomalies  bigint NOT NULL,
-    critical        bigint NOT NULL,
-    high            bigint NOT NULL,
-    medium          bigint NOT NULL,
-    low             bigint NOT NULL,
-    unrated         bigint NOT NULL
-);
+CREATE TABLE IF NOT EXISTS ml_rollup_hour (LIKE ml_rollup_minute INCLUDING ALL);
 
 -- conf_n / conf_sum: how many of the bucket's predictions have a level_confidence and their
 -- sum (float8, as avg() adds them), for the average confidence of a window.

@@ -28,17 +28,7 @@ CREATE TABLE IF NOT EXISTS log_rollup_minute (
     PRIMARY KEY (bucket, level, source_type, is_anomaly)
 );
 
-CREATE TABLE IF NOT EXISTS log_rollup_hour (
-    bucket      timestamptz NOT NULL,
-    level       log_level NOT NULL,
-    source_type source_type NOT NULL,
-    is_anomaly  boolean NOT NULL,
-    n           bigint NOT NULL,
-    rt_n        bigint NOT NULL,
-    rt_sum      numeric NOT NULL,
-    rt_sumsq    numeric NOT NULL,
-    PRIMARY KEY (bucket, level, source_type, is_anomaly)
-);
+CREATE TABLE IF NOT EXISTS log_rollup_hour (LIKE log_rollup_minute INCLUDING ALL);
 
 -- Adds per-minute deltas (bucket = UTC minute; negative counts for removed rows) to both
 -- rollups. Keys are upserted in primary-key order, minute table first, so writers whose

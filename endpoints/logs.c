@@ -73,6 +73,8 @@ typedef struct statement {
 /* Adds a parameter and returns its number for the SQL text. */
 static int sql_param(statement_t *st, const char *value)
 {
+    if (st->nparams == SQL_MAX_PARAMS) /* no statement built here has this many */
+        abort();
     st->values[st->nparams] = value;
     return ++st->nparams;
 }
@@ -109,12 +111,20 @@ static void add_filters(statement_t *st, const query_t *q, char a, int level_p, 
         text_buf_printf(&st->sql, " AND " ALERT_PREDICATE, a, a);
 }
 
-#define LEVEL_COUNT(agg, cond, level)                                                              \
-    " coalesce(" agg " FILTER (WHERE " cond "%c.level = '" level "'), 0),"
-#define LEVEL_COUNTS(agg, cond)                                                                    \
-    LEVEL_COUNT(agg, cond, "ERROR")                                                                \
-    LEVEL_COUNT(agg, cond, "WARN") LEVEL_COUNT(agg, cond, "INFO") LEVEL_COUNT(agg, cond, "DEBUG")  \
-        LEVEL_COUNT(agg, cond, "FATAL")
+/* The summary's columns, in enum col order: the total, the count of each level, and whether
+ * the count stopped at the cap. `where` prefixes the level column (alias and conditions). */
+#define LEVEL_COUNT(agg, where, level) " coalesce(" agg " FILTER (WHERE " where "level = '" level "'), 0),"
+#define LEVEL_COUNTS(agg, where)                                                                   \
+    LEVEL_COUNT(agg, where, "ERROR")                                                               \
+    LEVEL_COUNT(agg, where, "WARN")                                                                \
+    LEVEL_COUNT(agg, where, "INFO")                                                                \
+    LEVEL_COUNT(agg, where, "DEBUG")                                                               \
+    LEVEL_COUNT(agg, where, "FATAL")
+#define CAP STR(SEARCH_COUNT_CAP)
+#define EXACT_COUNTS "coalesce(sum(c.n), 0)," LEVEL_COUNTS("sum(c.n)", "c.") " false"
+#define CAPPED_COUNTS                                                                              \
+    "count(*) FILTER (WHERE m.rn <= " CAP ")," LEVEL_COUNTS("count(*)", "m.rn <= " CAP " AND m.")  \
+    " count(*) > " CAP
 
 /* Columns of the result: the counts (the same on every row), then one page row per row;
  * with an empty page, one row whose page columns are NULL. */
@@ -177,12 +187,8 @@ static void build_list_statement(statement_t *st, const query_t *q)
         pattern_p = sql_param(st, q->pattern);
 
     if (q->pattern == NULL) {
-        text_buf_printf(
-            &st->sql,
-            "WITH counts AS (SELECT coalesce(sum(c.n), 0)," LEVEL_COUNTS(
-                "sum(c.n)",
-                "") " false FROM log_tally($1::timestamptz, $2::timestamptz) c WHERE true",
-            'c', 'c', 'c', 'c', 'c');
+        text_buf_printf(&st->sql, "WITH counts AS (SELECT " EXACT_COUNTS
+                                  " FROM log_tally($1::timestamptz, $2::timestamptz) c WHERE true");
         add_filters(st, q, 'c', level_p, source_p);
         text_buf_printf(&st->sql, "),");
     } else {
@@ -191,16 +197,8 @@ static void build_list_statement(statement_t *st, const query_t *q)
                         ") AS rn",
                         page_in_matches ? PAGE_COLUMNS : "e.level");
         add_filtered_rows(st, q, level_p, source_p, pattern_p);
-        text_buf_printf(
-            &st->sql,
-            " ORDER BY " NEWEST_FIRST
-            " LIMIT " STR(SEARCH_COUNT_CAP) " + 1),"
-                                            " counts AS (SELECT count(*) FILTER (WHERE m.rn "
-                                            "<= " STR(SEARCH_COUNT_CAP) ")," LEVEL_COUNTS(
-                                                "count(*)",
-                                                "m.rn <= " STR(
-                                                    SEARCH_COUNT_CAP) " AND ") " count(*) > " STR(SEARCH_COUNT_CAP) " FROM matches m),",
-            'm', 'm', 'm', 'm', 'm');
+        text_buf_printf(&st->sql, " ORDER BY " NEWEST_FIRST " LIMIT " CAP " + 1),"
+                                  " counts AS (SELECT " CAPPED_COUNTS " FROM matches m),");
     }
 
     /* One page plus one row (to know whether another page follows). */

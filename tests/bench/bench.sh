@@ -21,8 +21,8 @@ unset DATABASE_URL
 export AUTH_REQUIRED=1 WORKERS=2 VAR_DIR="$BENCH_DIR"
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
-# shellcheck source=tests/bench/wrk.sh
-. "$ROOT/tests/bench/wrk.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 HTTP_PORT=$(free_port)
 PG_PORT=$(free_port)
 export HTTP_PORT PG_PORT
@@ -67,22 +67,10 @@ cleanup() {
 
 # ---- the database: seeded once, reused while fresh ---------------------------------------
 
-own_dir "$BENCH_DIR"
-if pg_running; then
-  die "PostgreSQL of another bench is running from $BENCH_DIR (a bench in progress, or one" \
-      "that was killed); stop it first: $PG_BIN/pg_ctl -D $PG_DIR/data stop (as $APP_USER)"
-fi
+bench_claim_folder
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-rm -rf "$OUT"
-own_dir "$RUN_DIR" "$LOG_DIR" "$OUT"
-for f in "$LOG_DIR"/*.log; do [ -f "$f" ] && : > "$f"; done
-pg_init
-# free_port only probes: another process may take the port first, so one retry on a new one.
-( pg_start ) 2>/dev/null || { PG_PORT=$(free_port); pg_start; }
-pg_bootstrap
-DATABASE_URL=$(pg_dsn)
-export DATABASE_URL
+bench_start_cluster
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 t0=$(now_s)
 db_apply_schema

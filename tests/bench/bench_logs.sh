@@ -34,8 +34,8 @@ unset DATABASE_URL
 export AUTH_REQUIRED=1 WORKERS=2 VAR_DIR="$BENCH_DIR" LC_NUMERIC=C
 # shellcheck source=scripts/lib.sh
 . "$ROOT/scripts/lib.sh"
-# shellcheck source=tests/bench/wrk.sh
-. "$ROOT/tests/bench/wrk.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$ROOT/tests/bench/lib.sh"
 HTTP_PORT=$(free_port)
 PG_PORT=$(free_port)
 export HTTP_PORT PG_PORT
@@ -65,24 +65,12 @@ cleanup() {
 
 # ---- the cluster: private, on a free port, refused when one from this folder runs ----------
 
-own_dir "$BENCH_DIR"
-if pg_running; then
-  die "PostgreSQL of another bench is running from $BENCH_DIR (a bench in progress, or one" \
-      "that was killed); stop it first: $PG_BIN/pg_ctl -D $PG_DIR/data stop (as $APP_USER)"
-fi
+bench_claim_folder
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-rm -rf "$OUT"
-own_dir "$RUN_DIR" "$LOG_DIR" "$OUT"
-for f in "$LOG_DIR"/*.log; do [ -f "$f" ] && : > "$f"; done
 LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "bench_logs: folder $BENCH_DIR, $(nproc) CPUs, load average at start $LOAD_AT_START"
-pg_init
-# free_port only probes: another process may take the port first, so one retry on a new one.
-( pg_start ) 2>/dev/null || { PG_PORT=$(free_port); pg_start; }
-pg_bootstrap
-DATABASE_URL=$(pg_dsn)
-export DATABASE_URL
+bench_start_cluster
 db_apply_schema
 ensure_jwt_secret
 TOKEN=$("$BUILD/tools/elogctl" token 1 admin admin read_logs,view_dashboard,analyze_logs,ingest_logs,manage_system)
