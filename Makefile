@@ -31,7 +31,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/t
 
 export BUILD ROUTES
 
-.PHONY: all deps run stop status restart psql test bench bench-pool fuzz clean format lint
+.PHONY: all deps run stop status restart psql test bench bench-seed bench-pool fuzz clean format lint
 
 all: $(ENDPOINTS) $(TOOLS) $(UNIT_TESTS)
 
@@ -76,6 +76,10 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory all
 	@rc=0; tests/bench/bench.sh || rc=1; tests/bench/bench_logs.sh || rc=1; exit $$rc
+
+bench-seed: deps
+	@$(MAKE) --no-print-directory all
+	@ROWS=$(or $(ROWS),10000000) tests/bench/bench_seed.sh
 
 bench-pool: deps
 	@$(MAKE) --no-print-directory all

@@ -153,10 +153,7 @@ stack_start() {
   done
   for r in $ROUTES; do
     wait_for_file "$RUN_DIR/$r.sock" 10 || die "route $r did not start; see $LOG_DIR/$r.log"
-    for _ in $(seq 200); do
-      [ "$(worker_pids "$r" | wc -w)" -ge "$(route_workers "$r")" ] && break
-      sleep 0.05
-    done
+    for _ in $(seq 600); do workers_ready "$r" " " && break; sleep 0.05; done
   done
   render_nginx_conf
   touch "$LOG_DIR/nginx-error.log" "$LOG_DIR/nginx-access.log"
@@ -224,12 +221,37 @@ worker_pids() { # route
   [ -f "$RUN_DIR/$1.pid" ] && pgrep -P "$(cat "$RUN_DIR/$1.pid")" | tr '\n' ' '
 }
 
-# Every worker finishes its request and exits; multiwatch starts a fresh one (a cold start).
+# Every worker finishes its request and exits; multiwatch starts a fresh one (a cold start),
+# which connects and answers one GET internally before it accepts. Returns once each route has
+# its full count of new workers, all ready; fails after RESTART_WAIT_S (default 30) seconds.
 stack_restart() { # [route]
-  local r pid
+  local r pid i
+  declare -A old=()
   for r in ${1:-$ROUTES}; do
     [ -f "$RUN_DIR/$r.pid" ] || die "unknown route $r"
-    for pid in $(worker_pids "$r"); do kill -USR2 "$pid" 2>/dev/null || true; done
+    old[$r]=" $(worker_pids "$r") "
+    for pid in ${old[$r]}; do kill -USR2 "$pid" 2>/dev/null || true; done
+  done
+  for r in "${!old[@]}"; do
+    for ((i = 0; i < ${RESTART_WAIT_S:-30} * 100; i++)); do
+      workers_ready "$r" "${old[$r]}" && continue 2
+      sleep 0.01
+    done
+    die "the workers of $r were not ready ${RESTART_WAIT_S:-30} s after the restart; see $LOG_DIR/$r.log"
+  done
+}
+
+# True when route has its full count of workers, none of them in old-pids, each warmed up
+# (the ready flag of its slot in the shared segment).
+workers_ready() { # route old-pids
+  local pids pid ready
+  pids=$(worker_pids "$1")
+  [ "$(echo "$pids" | wc -w)" -ge "$(route_workers "$1")" ] || return 1
+  ready=" $(ELOG_RUN_DIR="$RUN_DIR" as_app "$BUILD/tools/elogctl" budget-status |
+            awk '$1 == "worker" && $5 == "ready" && $6 == 1 {printf "%s ", $4}') "
+  for pid in $pids; do
+    case "$2" in *" $pid "*) return 1 ;; esac
+    case "$ready" in *" $pid "*) ;; *) return 1 ;; esac
   done
 }
 

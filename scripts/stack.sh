@@ -17,8 +17,9 @@ status)
   ;;
 restart)
   stack_load_state
+  t0=$(date +%s%N)
   stack_restart "${ROUTE:-}"
-  echo "restart signalled: ${ROUTE:-all routes}"
+  echo "restarted: ${ROUTE:-all routes}; new workers ready after $((($(date +%s%N) - t0) / 1000000)) ms"
   ;;
 psql)
   if [ -f "$(stack_state)" ]; then stack_load_state; fi

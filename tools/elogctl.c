@@ -81,9 +81,9 @@ static int budget_status(void)
         const worker_slot_t *s = &seg->slots[i];
         if (!budget_slot_alive(s))
             continue;
-        printf("worker %s pid %d requests %llu open %d idle %d connects %llu reconnects %llu "
+        printf("worker %s pid %d ready %d requests %llu open %d idle %d connects %llu reconnects %llu "
                "timeouts %llu waits %llu\n",
-               s->route, s->pid, (unsigned long long)s->requests, s->pool.open, s->pool.idle,
+               s->route, s->pid, s->ready_ms > 0, (unsigned long long)s->requests, s->pool.open, s->pool.idle,
                (unsigned long long)s->pool.connects, (unsigned long long)s->pool.reconnects,
                (unsigned long long)s->pool.acquire_timeouts, (unsigned long long)s->pool.waits);
     }

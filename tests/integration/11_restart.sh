@@ -32,6 +32,29 @@ LAST_DETAIL="served by $(header X-Worker-Pid), before:$before"
 check "the next request is served by a new process" bash -c "[[ '$after' == *' $(header X-Worker-Pid) '* && '$before' != *' $(header X-Worker-Pid) '* ]]"
 check "a new worker reports a short uptime" [ "$(jbody .worker.uptime_ms)" -lt 60000 ]
 
+# Warm start: `make restart` returns once the new workers have connected and answered one GET
+# internally, so none of them is still connecting when the first client arrives.
+old=" $(worker_pids logs) "
+make -s -C "$ROOT" restart ROUTE=logs VAR_DIR="$VAR_DIR" > "$RESP_DIR/restart.out"
+fresh=$(ELOG_RUN_DIR="$RUN_DIR" as_app "$BUILD/tools/elogctl" budget-status |
+        awk '$1 == "worker" && $2 == "logs"')
+LAST_DETAIL="old:$old now: $fresh"
+check "after make restart every logs worker is new and ready, with a connection open and no request served yet" \
+  bash -c "[ \"\$(echo '$fresh' | awk -v old='$old' 'index(old, \" \" \$4 \" \") == 0 && \$6 == 1 && \$8 == 0 && \$10 >= 1' | wc -l)\" = 2 ]"
+warm_ok=0
+for pid in $(echo "$fresh" | awk '{print $4}'); do
+  grep -q "logs\[$pid\] warm-up GET answered 200" "$LOG_DIR/logs.log" && warm_ok=$((warm_ok + 1))
+done
+LAST_DETAIL="$warm_ok of 2; $(grep 'warm-up' "$LOG_DIR/logs.log" | tail -2)"
+check "each new logs worker logged its warm-up GET answered 200 before accepting" [ "$warm_ok" = 2 ]
+LAST_DETAIL=$(cat "$RESP_DIR/restart.out")
+check "make restart reports when the new workers were ready" grep -q "new workers ready after [0-9]* ms" "$RESP_DIR/restart.out"
+get "/api/logs?page=1"
+check "the first request after the restart answers 200" [ "$STATUS" = 200 ]
+connects=$(ELOG_RUN_DIR="$RUN_DIR" as_app "$BUILD/tools/elogctl" budget-status |
+           awk '$1 == "worker" && $2 == "logs" {r += $8; c += $14} END {print r + 0, c + 0}')
+eq "it opened no connection: the new logs workers served 1 request with the 2 connections of their warm-ups" "$connects" "1 2"
+
 # Repeated restarts faster than multiwatch's default retry window keep respawning.
 ok=0
 for i in $(seq 8); do
