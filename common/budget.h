@@ -41,7 +41,7 @@ typedef struct worker_slot {
     int32_t pid;                 /* 0 when free; a dead pid is reclaimable */
     char route[SHARED_ROUTE_LEN];
     int64_t started_ms;
-    int64_t ready_ms;            /* ms after start when it first accepted (0: warming up) */
+    int32_t ready;               /* 1 once warmed up and accepting, 0 before */
     uint64_t requests, status_4xx, status_5xx, latency_us_total, last_request_ms;
     pool_figures_t pool;
     /* Server process of each open connection (0: none), so that after a kill -9 the budget

@@ -7,11 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "b64.h"
+#include "sha256.h"
 
 #define JWT_HEADER_JSON "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 #define JWT_MAC_LEN 32
@@ -83,20 +80,6 @@ int jwt_claims_sub(const cJSON *claims, long *sub)
 }
 
 
-/* HMAC-SHA256 of data under key into mac (JWT_MAC_LEN bytes). Returns false on failure. */
-static bool hmac_sha256(const unsigned char *key, size_t key_len, const char *data, size_t len,
-                        unsigned char mac[JWT_MAC_LEN])
-{
-    if (key_len > INT_MAX) {
-        return false;
-    }
-    unsigned int mac_len = 0;
-    if (HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)data, len, mac, &mac_len)
-        == NULL) {
-        return false;
-    }
-    return mac_len == JWT_MAC_LEN;
-}
 
 
 char *jwt_sign(const cJSON *claims, const unsigned char *key, size_t key_len)
@@ -135,11 +118,9 @@ char *jwt_sign(const cJSON *claims, const unsigned char *key, size_t key_len)
     memcpy(token + header_len + 1, payload_b64, payload_len);
 
     unsigned char mac[JWT_MAC_LEN];
-    if (!hmac_sha256(key, key_len, token, signed_len, mac)) {
-        goto done;
-    }
+    hmac_sha256(key, key_len, token, signed_len, mac);
     sig_b64 = b64_url_encode(mac, sizeof mac);
-    OPENSSL_cleanse(mac, sizeof mac);
+    explicit_bzero(mac, sizeof mac);
     if (sig_b64 == NULL) {
         goto done;
     }
@@ -257,13 +238,9 @@ int jwt_verify(const char *token, const unsigned char *key, size_t key_len, long
         goto fail;
     }
     unsigned char mac[JWT_MAC_LEN];
-    if (!hmac_sha256(key, key_len, token, (size_t)(dot2 - token), mac)) {
-        rc = JWT_EINTERNAL;
-        reason = "hmac failed";
-        goto fail;
-    }
-    int differs = CRYPTO_memcmp(mac, sig, JWT_MAC_LEN);
-    OPENSSL_cleanse(mac, sizeof mac);
+    hmac_sha256(key, key_len, token, (size_t)(dot2 - token), mac);
+    int differs = sha256_memcmp_ct(mac, sig, JWT_MAC_LEN);
+    explicit_bzero(mac, sizeof mac);
     if (differs != 0) {
         rc = JWT_ESIGNATURE;
         reason = "bad signature";

@@ -14,7 +14,7 @@
 #define JWT_ACCESS_TTL_S 1800L
 #define JWT_REFRESH_TTL_S 604800L
 
-/* jwt_verify results: 0 or one negative code per reason (all map to 401 except JWT_EINTERNAL). */
+/* jwt_verify results: 0 or one negative code per reason (all map to 401). */
 enum jwt_status {
     JWT_OK = 0,
     JWT_EMALFORMED = -1, /* length, segments, base64url, JSON shape, missing exp/iat */
@@ -22,7 +22,6 @@ enum jwt_status {
     JWT_ESIGNATURE = -3, /* HMAC does not match, or no key was given */
     JWT_EEXPIRED = -4,   /* exp <= now */
     JWT_ETYPE = -5,      /* type claim differs from the expected one */
-    JWT_EINTERNAL = -6,  /* HMAC computation failed: a server fault, not the client's */
 };
 
 /* Builds the claims object {sub, username, role, permissions, iat, exp, type} with

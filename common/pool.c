@@ -558,13 +558,25 @@ PGresult *pool_exec(db_conn_t *conn, const char *sql, int nparams, const char *c
     return await_result(conn, sent, deadline_us, timed_out);
 }
 
+/* FNV-1a: statements of one route share long prefixes, so the cache compares hashes first
+ * and the text only on a match. */
+static uint64_t sql_hash(const char *sql)
+{
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)sql; *p != '\0'; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return h;
+}
+
 PGresult *pool_exec_prepared(db_conn_t *conn, const char *sql, int nparams,
                              const char *const *values, int64_t deadline_us, bool *timed_out)
 {
     char name[16];
+    uint64_t hash = sql_hash(sql);
     int k = 0;
 
-    while (k < conn->nprepared && strcmp(conn->prepared[k], sql) != 0)
+    while (k < conn->nprepared &&
+           (conn->prepared_hash[k] != hash || strcmp(conn->prepared[k], sql) != 0))
         k++;
     if (k == conn->nprepared) {
         PGresult *r;
@@ -579,6 +591,7 @@ PGresult *pool_exec_prepared(db_conn_t *conn, const char *sql, int nparams,
         conn->prepared[k] = strdup(sql);
         if (conn->prepared[k] == NULL)
             return pool_exec(conn, sql, nparams, values, deadline_us, timed_out);
+        conn->prepared_hash[k] = hash;
         conn->nprepared++;
     }
     snprintf(name, sizeof name, "elog_%d", k);

@@ -21,6 +21,7 @@
 typedef struct db_conn {
     PGconn *pg;
     char *prepared[POOL_MAX_PREPARED]; /* SQL of the statements prepared as elog_<index> */
+    uint64_t prepared_hash[POOL_MAX_PREPARED]; /* hash of each, compared before the text */
     int nprepared;
     bool in_use;
     bool doomed;                 /* set when the server said FATAL or a query broke it */

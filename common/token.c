@@ -7,7 +7,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/crypto.h>
 
 #include "config.h"
 
@@ -110,8 +109,8 @@ int token_parse_request(const char *body, size_t len, token_request_t *out, cons
 
 void token_request_wipe(token_request_t *request)
 {
-    OPENSSL_cleanse(request->password, sizeof request->password);
-    OPENSSL_cleanse(request->refresh_token, sizeof request->refresh_token);
+    explicit_bzero(request->password, sizeof request->password);
+    explicit_bzero(request->refresh_token, sizeof request->refresh_token);
 }
 
 const char *token_bearer(const char *authorization)

@@ -188,17 +188,18 @@ static void serve(const route_t *route, FCGX_Request *fcgi)
     http_response_free(&res);
 }
 
-/* Before the first accept: opens POOL_MIN connections and answers one GET without query or
- * token internally (not counted, not logged as access), so that the server's caches, the
- * route's prepared statements and its plans are warm when the first client arrives. The
- * route's answer is logged; a failure (the database down) does not stop the worker. */
+/* Before the first accept: opens POOL_MIN connections and, when that keeps any, answers one
+ * GET without query or token internally (not counted, not logged as access), so that the
+ * server's caches, the route's prepared statements and its plans are warm when the first
+ * client arrives. With POOL_MIN=0 nothing would stay warm, so nothing is done. The route's
+ * answer is logged; a failure (the database down) does not stop the worker. */
 static void warm_up(const route_t *route)
 {
     http_request_t req;
     http_response_t res;
 
     pool_maintain();
-    if (route->get != NULL) {
+    if (route->get != NULL && cfg.pool_min > 0) {
         memset(&req, 0, sizeof req);
         memset(&res, 0, sizeof res);
         req.method = "GET";
@@ -210,7 +211,7 @@ static void warm_up(const route_t *route)
         http_request_free(&req);
         http_response_free(&res);
     }
-    __atomic_store_n(&slot->ready_ms, (int64_t)worker_uptime_ms(), __ATOMIC_RELEASE);
+    __atomic_store_n(&slot->ready, 1, __ATOMIC_RELEASE);
 }
 
 /* Waits for a connection on the listen socket, doing pool upkeep meanwhile. Returns true
@@ -277,8 +278,8 @@ int worker_main(const route_t *route)
      * to poll instead of sleeping in accept() where they could not tend their pools. */
     fcntl(LISTEN_FD, F_SETFL, fcntl(LISTEN_FD, F_GETFL) | O_NONBLOCK);
     warm_up(route);
-    log_info("worker ready in %lld ms (pool max %d, min %d)", (long long)slot->ready_ms,
-             cfg.pool_max, cfg.pool_min);
+    log_info("worker ready in %lld ms (pool max %d, min %d)", worker_uptime_ms(), cfg.pool_max,
+             cfg.pool_min);
 
     while (wait_for_client()) {
         int rc = FCGX_Accept_r(&fcgi);

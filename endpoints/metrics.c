@@ -4,8 +4,8 @@
 
 /* One statement builds the whole body. The window is [now - 24 h, now) and is returned with
  * microseconds, so a client can repeat any count over exactly the same rows.
- * - Log counts come from log_tally(), the average response time from log_rt(), prediction
- *   counts from ml_counts() (all exact, rollup-backed).
+ * - Log counts and the average response time come from one log_window() (per-level sums by
+ *   log_levels()), prediction counts from ml_counts() (all exact, tally-backed).
  * - A "high-severity anomaly" is an ml_predictions row with is_anomaly AND severity IN
  *   ('high', 'critical'), predicted within the window (ml_lightweight's high_severity_count
  *   uses the same definition); its rate is over all predictions of the window.
@@ -15,11 +15,12 @@
  *   99.9), from the unrounded rates, then rounded to 1 dp; the impacts to 2 dp. */
 static const char metrics_sql[] =
     "WITH w AS (SELECT now() - interval '24 hours' AS t0, now() AS t1),"
-    " lc AS (SELECT coalesce(sum(c.n), 0) AS total,"
-    "               coalesce(sum(c.n) FILTER (WHERE c.level = 'FATAL'), 0) AS fatal,"
-    "               coalesce(sum(c.n) FILTER (WHERE c.level = 'ERROR'), 0) AS error"
-    "          FROM w, log_tally(w.t0, w.t1) c),"
-    " rt AS (SELECT r.rt_n, r.rt_sum FROM w, log_rt(w.t0, w.t1) r),"
+    " x AS MATERIALIZED (SELECT x.* FROM w, log_window(w.t0, w.t1) x),"
+    " lc AS (SELECT coalesce(sum(l.n), 0) AS total,"
+    "               coalesce(sum(l.n) FILTER (WHERE l.level = 'FATAL'), 0) AS fatal,"
+    "               coalesce(sum(l.n) FILTER (WHERE l.level = 'ERROR'), 0) AS error"
+    "          FROM x, log_levels(x.n) l),"
+    " rt AS (SELECT x.rt_n, x.rt_sum FROM x),"
     " ml AS (SELECT c.n AS predictions, c.high_anomalies AS high"
     "          FROM w, ml_counts(w.t0, w.t1) c),"
     " r AS (SELECT lc.*, rt.*, ml.*,"

@@ -83,7 +83,7 @@ static int budget_status(void)
             continue;
         printf("worker %s pid %d ready %d requests %llu open %d idle %d connects %llu reconnects %llu "
                "timeouts %llu waits %llu\n",
-               s->route, s->pid, s->ready_ms > 0, (unsigned long long)s->requests, s->pool.open, s->pool.idle,
+               s->route, s->pid, s->ready, (unsigned long long)s->requests, s->pool.open, s->pool.idle,
                (unsigned long long)s->pool.connects, (unsigned long long)s->pool.reconnects,
                (unsigned long long)s->pool.acquire_timeouts, (unsigned long long)s->pool.waits);
     }

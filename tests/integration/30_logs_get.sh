@@ -3,9 +3,6 @@
 # search, order, pages, keyset cursor chains, the search count cap, parameter errors, auth.
 . "$(dirname "$0")/../lib.sh"
 
-# Until schema.sql includes it, the rollups and log_counts come from applying logs.sql after
-# the seed, which also exercises its backfill.
-grep -q 'logs\.sql' "$ROOT/db/schema.sql" || psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
 
 
 # q NAME=VALUE...: GET /api/logs with each pair URL-encoded.

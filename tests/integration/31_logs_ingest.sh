@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# 31_logs_ingest.sh -- POST /api/logs: JSON array and NDJSON batches land as sent, the rollups
+# 31_logs_ingest.sh -- POST /api/logs: JSON array and NDJSON batches land as sent, the tallies
 # stay exact (inserts, updates, deletes, truncate, backfill), bad batches change nothing,
 # duplicates are counted, size/count/media-type/JSON errors, auth.
 . "$(dirname "$0")/../lib.sh"
 
-grep -q 'logs\.sql' "$ROOT/db/schema.sql" || psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
 
 post() { # content-type file [curl args]
   http POST /api/logs -H "Authorization: Bearer $(token admin)" -H "Content-Type: $1" \
@@ -15,15 +14,19 @@ F=$RESP_DIR/batch
 
 sql "DELETE FROM log_entries WHERE log_id LIKE 't31-%' OR message LIKE 'T31 %'" >/dev/null
 
-# Rollups equal a plain GROUP BY over log_entries for [from, to): no row differs either way.
+# The tallies read through log_window() equal a plain GROUP BY over log_entries for [from, to):
+# no key differs either way (log_tally), nor the response-time totals (log_rt).
 rollup_exact() { # name from to
   local diff
-  diff=$(sql "WITH a AS (SELECT * FROM log_counts($2, $3)),
-                   b AS (SELECT level, source_type, is_anomaly, count(*) AS n,
-                                count(response_time_ms) AS rt_n,
-                                coalesce(sum(response_time_ms), 0) AS rt_sum,
-                                coalesce(sum(response_time_ms * response_time_ms), 0) AS rt_sumsq
-                           FROM log_entries WHERE \"timestamp\" >= $2 AND \"timestamp\" < $3
+  # The counts of log_window's array, by key, against the GROUP BY (log_tally is that view).
+  diff=$(sql "WITH a AS (SELECT key.level, key.source_type, key.is_anomaly, w.n[key.i + 1] AS n
+                           FROM log_window($2, $3) w, log_tally_key key),
+                   b AS (SELECT key.level, key.source_type, key.is_anomaly, count(e.id) AS n
+                           FROM log_tally_key key
+                           LEFT JOIN log_entries e ON e.level = key.level
+                                AND e.source_type = key.source_type
+                                AND e.is_anomaly = key.is_anomaly
+                                AND e.\"timestamp\" >= $2 AND e.\"timestamp\" < $3
                           GROUP BY 1, 2, 3)
               SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d")
   eq "$1" "$diff" 0
@@ -33,31 +36,28 @@ rollup_exact() { # name from to
                            FROM log_entries WHERE \"timestamp\" >= $2 AND \"timestamp\" < $3
                           GROUP BY 1, 2, 3)
               SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d")
-  eq "${1/log_counts/log_tally}" "$diff" 0
+  eq "${1/log_window/log_tally}" "$diff" 0
   # Response-time totals against the same rows.
   diff=$(sql "SELECT count(*) FROM log_rt($2, $3) a,
                 (SELECT count(response_time_ms) AS n, coalesce(sum(response_time_ms), 0) AS s,
                         coalesce(sum(response_time_ms * response_time_ms), 0) AS q
                    FROM log_entries WHERE \"timestamp\" >= $2 AND \"timestamp\" < $3) b
                WHERE (a.rt_n, a.rt_sum, a.rt_sumsq) IS DISTINCT FROM (b.n, b.s, b.q)")
-  eq "${1/log_counts/log_rt}" "$diff" 0
+  eq "${1/log_window/log_rt}" "$diff" 0
 }
 # Sum of every tally column of a table.
 tally_sum() { # table
   sql "SELECT coalesce(sum($(sql "SELECT string_agg('t.n' || i, ' + ') FROM log_tally_key")), 0) FROM $1 t"
 }
 rollups_all_exact() { # label
-  rollup_exact "$1: log_counts exact, all time" "'-infinity'" "'infinity'"
-  rollup_exact "$1: log_counts exact, ragged 30 h window" \
+  rollup_exact "$1: log_window exact, all time" "'-infinity'" "'infinity'"
+  rollup_exact "$1: log_window exact, ragged 30 h window" \
     "now() - interval '30 hours 7 minutes 1.5 seconds'" "now() - interval '17.25 seconds'"
-  rollup_exact "$1: log_counts exact, inside one minute" \
+  rollup_exact "$1: log_window exact, inside one minute" \
     "date_trunc('minute', now() - interval '2 hours') + interval '3 seconds'" \
     "date_trunc('minute', now() - interval '2 hours') + interval '40 seconds'"
-  rollup_exact "$1: log_counts exact, whole hours" \
+  rollup_exact "$1: log_window exact, whole hours" \
     "date_trunc('hour', now() - interval '20 hours')" "date_trunc('hour', now())"
-  eq "$1: minute and hour rollups add up to the table" \
-    "$(sql "SELECT (SELECT coalesce(sum(n), 0) FROM log_rollup_minute) || ' ' || (SELECT coalesce(sum(n), 0) FROM log_rollup_hour)")" \
-    "$(total) $(total)"
   eq "$1: minute and hour tallies add up to the table" \
     "$(tally_sum log_tally_minute) $(tally_sum log_tally_hour)" "$(total) $(total)"
 }
@@ -154,32 +154,23 @@ rollups_all_exact "after updates"
 LAST_DETAIL=$(sql "DELETE FROM log_entries WHERE log_id = 't31-nd-1'" 2>&1)
 check "delete of a row" test "$(sql "SELECT count(*) FROM log_entries WHERE log_id = 't31-nd-1'")" = 0
 rollups_all_exact "after a delete"
-eq "rollups keep no zero rows" "$(sql "SELECT (SELECT count(*) FROM log_rollup_minute WHERE n = 0) + (SELECT count(*) FROM log_rollup_hour WHERE n = 0)")" 0
 zero_tally="$(sql "SELECT string_agg('t.n' || i || ' = 0', ' AND ') FROM log_tally_key")"
 eq "tallies keep no all-zero rows" "$(sql "SELECT (SELECT count(*) FROM log_tally_minute t WHERE $zero_tally) + (SELECT count(*) FROM log_tally_hour t WHERE $zero_tally)")" 0
-eq "TRUNCATE empties the rollups and tallies (rolled back)" \
-  "$(sql "SET client_min_messages = warning; BEGIN; TRUNCATE log_entries CASCADE; SELECT (SELECT count(*) FROM log_rollup_minute) + (SELECT count(*) FROM log_rollup_hour) + (SELECT count(*) FROM log_tally_minute) + (SELECT count(*) FROM log_tally_hour); ROLLBACK;")" 0
+eq "TRUNCATE empties the tallies (rolled back)" \
+  "$(sql "SET client_min_messages = warning; BEGIN; TRUNCATE log_entries CASCADE; SELECT (SELECT count(*) FROM log_tally_minute) + (SELECT count(*) FROM log_tally_hour); ROLLBACK;")" 0
 # Values, not their text: 0 and 0.00 are the same sum.
 sig() {
-  sql "SELECT md5(string_agg(t::text, ',' ORDER BY t::text))
-         FROM (SELECT bucket, level, source_type, is_anomaly, n, rt_n, round(rt_sum, 2),
-                      round(rt_sumsq, 4) FROM log_rollup_minute
-               UNION ALL
-               SELECT bucket, level, source_type, is_anomaly, n, rt_n, round(rt_sum, 2),
-                      round(rt_sumsq, 4) FROM log_rollup_hour) t"
   sql "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM log_tally_minute t"
   sql "SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM log_tally_hour t"
 }
 s1=$(sig)
 psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
-eq "logs.sql applied again changes no rollup or tally row" "$(sig)" "$s1"
-sql "UPDATE log_rollup_hour SET n = n + 5 WHERE bucket = (SELECT max(bucket) FROM log_rollup_hour)" >/dev/null
-sql "DELETE FROM log_rollup_minute WHERE bucket = (SELECT min(bucket) FROM log_rollup_minute)" >/dev/null
+eq "logs.sql applied again changes no tally row" "$(sig)" "$s1"
 sql "UPDATE log_tally_hour SET n3 = n3 + 2 WHERE bucket = (SELECT max(bucket) FROM log_tally_hour)" >/dev/null
 sql "UPDATE log_tally_minute SET rt_sum = rt_sum + 1 WHERE bucket = (SELECT min(bucket) FROM log_tally_minute)" >/dev/null
 sql "DELETE FROM log_tally_minute WHERE bucket = (SELECT max(bucket) FROM log_tally_minute)" >/dev/null
 psql_app -1 -f "$ROOT/db/logs.sql" >/dev/null
-eq "logs.sql rebuilds rollups and tallies that do not add up" "$(sig)" "$s1"
+eq "logs.sql rebuilds tallies that do not add up to log_entries" "$(sig)" "$s1"
 rollups_all_exact "after the rebuild"
 
 # ---- a bad entry rejects the whole batch ----------------------------------------------------------
