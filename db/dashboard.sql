@@ -243,9 +243,9 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- ERROR/FATAL messages per UTC hour: what /api/dashboard_analytics classifies into error types.
--- Keyed by the message's md5 (a message may be longer than an index entry allows); the text
--- is kept beside it.
+-- ERROR/FATAL messages per UTC minute and per UTC hour: what /api/dashboard_analytics classifies
+-- into error types. Keyed by the message's md5 (a message may be longer than an index entry
+-- allows); the text is kept beside it.
 -- ---------------------------------------------------------------------------------------------
 
 CREATE TABLE IF NOT EXISTS log_error_rollup_hour (
@@ -255,12 +255,13 @@ CREATE TABLE IF NOT EXISTS log_error_rollup_hour (
     n           bigint NOT NULL,
     PRIMARY KEY (bucket, message_md5)
 );
+CREATE TABLE IF NOT EXISTS log_error_rollup_minute (LIKE log_error_rollup_hour INCLUDING ALL);
 
--- Adds signed per-hour message counts (rows of (bucket, md5, message, n)), keys in order,
--- and deletes keys that fell to zero.
+-- Adds signed per-minute message counts (rows of (minute, md5, message, n)) to both rollups,
+-- keys in order, minute table first, and deletes keys that fell to zero.
 CREATE OR REPLACE FUNCTION log_error_rollup_add(deltas log_error_rollup_hour[]) RETURNS void
 LANGUAGE sql AS $$
-    INSERT INTO log_error_rollup_hour AS r
+    INSERT INTO log_error_rollup_minute AS r
     SELECT d.bucket, d.message_md5, min(d.message), sum(d.n)
       FROM unnest(deltas) d
      GROUP BY d.bucket, d.message_md5
@@ -268,15 +269,27 @@ LANGUAGE sql AS $$
      ORDER BY d.bucket, d.message_md5
     ON CONFLICT (bucket, message_md5) DO UPDATE SET n = r.n + EXCLUDED.n;
 
-    DELETE FROM log_error_rollup_hour r USING unnest(deltas) d
+    INSERT INTO log_error_rollup_hour AS r
+    SELECT date_trunc('hour', d.bucket, 'UTC'), d.message_md5, min(d.message), sum(d.n)
+      FROM unnest(deltas) d
+     GROUP BY 1, 2
+    HAVING sum(d.n) <> 0
+     ORDER BY 1, 2
+    ON CONFLICT (bucket, message_md5) DO UPDATE SET n = r.n + EXCLUDED.n;
+
+    DELETE FROM log_error_rollup_minute r USING unnest(deltas) d
      WHERE d.n < 0 AND r.n = 0 AND r.bucket = d.bucket AND r.message_md5 = d.message_md5;
+
+    DELETE FROM log_error_rollup_hour r USING unnest(deltas) d
+     WHERE d.n < 0 AND r.n = 0 AND r.bucket = date_trunc('hour', d.bucket, 'UTC')
+       AND r.message_md5 = d.message_md5;
 $$;
 
 CREATE OR REPLACE FUNCTION log_error_rollup_on_insert() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM log_error_rollup_add(ARRAY(
-        SELECT ROW(date_trunc('hour', t."timestamp", 'UTC'), md5(t.message), t.message,
+        SELECT ROW(date_trunc('minute', t."timestamp", 'UTC'), md5(t.message), t.message,
                    1)::log_error_rollup_hour
           FROM log_error_rollup_new t WHERE t.level IN ('ERROR', 'FATAL')));
     RETURN NULL;
@@ -287,7 +300,7 @@ CREATE OR REPLACE FUNCTION log_error_rollup_on_delete() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM log_error_rollup_add(ARRAY(
-        SELECT ROW(date_trunc('hour', t."timestamp", 'UTC'), md5(t.message), t.message,
+        SELECT ROW(date_trunc('minute', t."timestamp", 'UTC'), md5(t.message), t.message,
                    -1)::log_error_rollup_hour
           FROM log_error_rollup_old t WHERE t.level IN ('ERROR', 'FATAL')));
     RETURN NULL;
@@ -298,11 +311,11 @@ CREATE OR REPLACE FUNCTION log_error_rollup_on_update() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM log_error_rollup_add(ARRAY(
-        SELECT ROW(date_trunc('hour', t."timestamp", 'UTC'), md5(t.message), t.message,
+        SELECT ROW(date_trunc('minute', t."timestamp", 'UTC'), md5(t.message), t.message,
                    1)::log_error_rollup_hour
           FROM log_error_rollup_new t WHERE t.level IN ('ERROR', 'FATAL')
         UNION ALL
-        SELECT ROW(date_trunc('hour', t."timestamp", 'UTC'), md5(t.message), t.message,
+        SELECT ROW(date_trunc('minute', t."timestamp", 'UTC'), md5(t.message), t.message,
                    -1)::log_error_rollup_hour
           FROM log_error_rollup_old t WHERE t.level IN ('ERROR', 'FATAL')));
     RETURN NULL;
@@ -312,7 +325,7 @@ $$;
 CREATE OR REPLACE FUNCTION log_error_rollup_on_truncate() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE log_error_rollup_hour;
+    TRUNCATE log_error_rollup_minute, log_error_rollup_hour;
     RETURN NULL;
 END
 $$;
@@ -334,46 +347,62 @@ CREATE OR REPLACE TRIGGER log_error_rollup_truncate
     AFTER TRUNCATE ON log_entries
     FOR EACH STATEMENT EXECUTE FUNCTION log_error_rollup_on_truncate();
 
+-- Backfill: rollups whose totals differ from the table (rows from before the triggers, or a
+-- database from before the minute level) are rebuilt, with writers locked out meanwhile.
 DO $$
 BEGIN
     LOCK TABLE log_entries IN SHARE MODE;
     IF (SELECT count(*) FROM log_entries WHERE level IN ('ERROR', 'FATAL')) IS DISTINCT FROM
-           (SELECT coalesce(sum(n), 0) FROM log_error_rollup_hour) THEN
-        TRUNCATE log_error_rollup_hour;
-        INSERT INTO log_error_rollup_hour
-        SELECT date_trunc('hour', e."timestamp", 'UTC'), md5(e.message), min(e.message), count(*)
+           (SELECT coalesce(sum(n), 0) FROM log_error_rollup_hour)
+       OR (SELECT coalesce(sum(n), 0) FROM log_error_rollup_hour) IS DISTINCT FROM
+           (SELECT coalesce(sum(n), 0) FROM log_error_rollup_minute) THEN
+        TRUNCATE log_error_rollup_minute, log_error_rollup_hour;
+        INSERT INTO log_error_rollup_minute
+        SELECT date_trunc('minute', e."timestamp", 'UTC'), md5(e.message), min(e.message),
+               count(*)
           FROM log_entries e WHERE e.level IN ('ERROR', 'FATAL')
+         GROUP BY 1, 2;
+        INSERT INTO log_error_rollup_hour
+        SELECT date_trunc('hour', m.bucket, 'UTC'), m.message_md5, min(m.message), sum(m.n)
+          FROM log_error_rollup_minute m
          GROUP BY 1, 2;
     END IF;
 END
 $$;
 
 -- error_message_counts(p_from, p_to): exact ERROR/FATAL counts per message for "timestamp" in
--- [p_from, p_to). Whole UTC hours come from the rollup; the partial hours at the edges (at most
--- an hour each) from log_entries through log_entries_alert_timestamp_idx.
+-- [p_from, p_to). Whole UTC hours come from the hour rollup, the whole minutes around them
+-- from the minute rollup (rollup_bounds(), as log_window()), the partial minutes at the edges
+-- from log_entries, grouped by text so that each distinct message is hashed once.
 CREATE OR REPLACE FUNCTION error_message_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (message text, n bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 20 SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
+DECLARE
+    k record;
 BEGIN
+    SELECT * INTO k FROM rollup_bounds(p_from, p_to);
     RETURN QUERY
     SELECT min(u.message), sum(u.n)::bigint
-      FROM (SELECT CASE WHEN c.up < c.down THEN c.up ELSE p_to END AS h1,
-                   CASE WHEN c.up < c.down THEN c.down ELSE p_to END AS h2
-              FROM (SELECT date_trunc('hour', p_from + interval '1 hour' - interval '1 microsecond',
-                                      'UTC') AS up,
-                           date_trunc('hour', p_to, 'UTC') AS down) c
-           ) k,
-           LATERAL (
-               SELECT r.message_md5 AS md5, r.message, r.n
-                 FROM log_error_rollup_hour r
-                WHERE r.bucket >= k.h1 AND r.bucket < k.h2
-               UNION ALL
-               SELECT md5(e.message), e.message, 1
-                 FROM log_entries e
-                WHERE e.level IN ('ERROR', 'FATAL')
-                  AND ((e."timestamp" >= p_from AND e."timestamp" < k.h1)
-                       OR (e."timestamp" >= k.h2 AND e."timestamp" < p_to))
+      FROM (SELECT r.message_md5 AS md5, r.message, r.n
+              FROM log_error_rollup_hour r
+             WHERE r.bucket >= k.h1 AND r.bucket < k.h2
+            UNION ALL
+            SELECT r.message_md5, r.message, r.n
+              FROM log_error_rollup_minute r
+             WHERE r.bucket >= k.m1 AND r.bucket < k.h1
+            UNION ALL
+            SELECT r.message_md5, r.message, r.n
+              FROM log_error_rollup_minute r
+             WHERE r.bucket >= k.h2 AND r.bucket < k.m2
+            UNION ALL
+            SELECT md5(g.message), g.message, g.n
+              FROM (SELECT e.message, count(*) AS n
+                      FROM log_entries e
+                     WHERE e.level IN ('ERROR', 'FATAL')
+                       AND ((e."timestamp" >= p_from AND e."timestamp" < k.m1)
+                            OR (e."timestamp" >= k.m2 AND e."timestamp" < p_to))
+                     GROUP BY e.message) g
            ) u
      GROUP BY u.md5
     HAVING sum(u.n) > 0;

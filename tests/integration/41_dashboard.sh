@@ -88,6 +88,32 @@ get /api/dashboard_analytics
 chart_checks "after writes"
 check "the test's Validation errors are counted" jq -e '[.errorTypes.labels, .errorTypes.datasets[0].data] | transpose | map(select(.[0] == "Validation")) | .[0][1] >= 2' "$BODY"
 
+# error_message_counts() against a GROUP BY of the table, over windows that mix the hour
+# rollup, the minute rollup and raw edges; then the rollups corrupted and rebuilt by the schema.
+messages_exact() { # name from to
+  eq "$1" "$(sql "WITH a AS (SELECT * FROM error_message_counts($2, $3)),
+                       b AS (SELECT message, count(*) AS n FROM log_entries
+                              WHERE level IN ('ERROR', 'FATAL') AND timestamp >= $2 AND timestamp < $3
+                              GROUP BY message)
+                  SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d")" 0
+}
+all_messages_exact() { # label
+  messages_exact "$1: error_message_counts exact, ragged 30 h window" \
+    "now() - interval '30 hours 7 minutes 1.5 seconds'" "now() - interval '0.25 seconds'"
+  messages_exact "$1: error_message_counts exact, inside one minute" \
+    "date_trunc('minute', now()) - interval '57 seconds'" "date_trunc('minute', now()) - interval '2 seconds'"
+  messages_exact "$1: error_message_counts exact, whole hours" \
+    "date_trunc('hour', now() - interval '20 hours')" "date_trunc('hour', now())"
+  eq "$1: minute and hour message rollups add up to the table" \
+    "$(sql "SELECT (SELECT coalesce(sum(n), 0) FROM log_error_rollup_minute) || ' ' || (SELECT coalesce(sum(n), 0) FROM log_error_rollup_hour)")" \
+    "$(sql "SELECT count(*) || ' ' || count(*) FROM log_entries WHERE level IN ('ERROR', 'FATAL')")"
+}
+all_messages_exact "after writes"
+sql "UPDATE log_error_rollup_minute SET n = n + 3 WHERE bucket = (SELECT max(bucket) FROM log_error_rollup_minute)" >/dev/null
+sql "DELETE FROM log_error_rollup_hour WHERE bucket = (SELECT min(bucket) FROM log_error_rollup_hour)" >/dev/null
+psql_app -1 -f "$ROOT/db/dashboard.sql" >/dev/null
+all_messages_exact "after a rebuild of corrupted rollups"
+
 # Status cards, of the last response.
 to=$(jbody .window.to)
 cards=$(sql "SELECT json_build_object('logs', (SELECT count(*) FROM log_entries),
