@@ -34,8 +34,9 @@ static int ensure_conn(http_request_t *req, http_response_t *res)
     return req->db != NULL ? 0 : unavailable(res, why);
 }
 
-PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
-                   const char *const *values)
+/* Both kinds of query: prepared once per connection, or sent unprepared (custom plan). */
+static PGresult *run(http_request_t *req, http_response_t *res, const char *sql, int nparams,
+                     const char *const *values, bool prepared)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         bool fresh, timed_out;
@@ -50,7 +51,8 @@ PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, i
         fresh = fresh || PQtransactionStatus(req->db->pg) == PQTRANS_IDLE;
         deadline = time_mono_us() + (int64_t)cfg.db_statement_timeout_ms * 1000 +
                    CLIENT_DEADLINE_SLACK_US;
-        r = pool_exec_prepared(req->db, sql, nparams, values, deadline, &timed_out);
+        r = prepared ? pool_exec_prepared(req->db, sql, nparams, values, deadline, &timed_out)
+                     : pool_exec(req->db, sql, nparams, values, deadline, &timed_out);
         if (r != NULL &&
             (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
             return r;
@@ -81,6 +83,18 @@ PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, i
         return NULL;
     }
     return NULL;
+}
+
+PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
+                   const char *const *values)
+{
+    return run(req, res, sql, nparams, values, true);
+}
+
+PGresult *db_query_custom(http_request_t *req, http_response_t *res, const char *sql,
+                          int nparams, const char *const *values)
+{
+    return run(req, res, sql, nparams, values, false);
 }
 
 cJSON *db_query_json(http_request_t *req, http_response_t *res, const char *sql, int nparams,

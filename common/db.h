@@ -14,6 +14,13 @@
 PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
                    const char *const *values);
 
+/* Like db_query, but the statement is sent unprepared (the unnamed statement), so that under
+ * plan_cache_mode=auto (the default) the server plans it for these values on every call: for
+ * a statement whose best plan depends on its values. (force_generic_plan would still give
+ * it a generic plan.) */
+PGresult *db_query_custom(http_request_t *req, http_response_t *res, const char *sql,
+                          int nparams, const char *const *values);
+
 /* Like db_query, but expects exactly one row and one column of JSON text and parses it.
  * Returns a cJSON tree (caller deletes) or NULL with the error set. */
 cJSON *db_query_json(http_request_t *req, http_response_t *res, const char *sql, int nparams,

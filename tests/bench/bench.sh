@@ -219,7 +219,7 @@ for r in $ROUTES "$HELLO"; do echo "$r $(rss_of "$r")"; done > "$OUT/rss"
 # The floor: a process that only loads libpq, in the workers' environment (GNUTLS_NO_IMPLICIT_INIT).
 ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -I/usr/include/postgresql -o "$BENCH_DIR/libpq_floor" \
   "$ROOT/tests/bench/libpq_floor.c" -lpq
-GNUTLS_NO_IMPLICIT_INIT=1 "$BENCH_DIR/libpq_floor" | awk '{printf "%s ", $2}' > "$OUT/rss_floor"
+GNUTLS_NO_IMPLICIT_INIT=1 "$BENCH_DIR/libpq_floor" | awk '{v[NR] = $2} END {print v[1], v[2]}' > "$OUT/rss_floor"
 
 # ---- cold start: restart a route's workers, time the first request ----------------------
 
