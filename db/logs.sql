@@ -202,6 +202,20 @@ BEGIN
         END
         $b$ $f$, sums, (SELECT count(*) FROM log_tally_key));
 
+    -- log_hours(p_from, p_to): the whole UTC hours inside [p_from, p_to) that have rows, one
+    -- row each, straight from log_tally_hour: n[i + 1] counts key i, with the hour's
+    -- response-time totals. For a caller that needs many hour-aligned windows (the dashboard's
+    -- 4-hour buckets) without setting up a log_window() for each.
+    EXECUTE format($f$
+        CREATE OR REPLACE FUNCTION log_hours(p_from timestamptz, p_to timestamptz)
+        RETURNS TABLE (bucket timestamptz, n bigint[], rt_n bigint, rt_sum numeric,
+                       rt_sumsq numeric)
+        LANGUAGE sql STABLE PARALLEL SAFE ROWS 24 AS $b$
+            SELECT h.bucket, ARRAY[%s], h.rt_n, h.rt_sum, h.rt_sumsq
+              FROM log_tally_hour h
+             WHERE h.bucket >= p_from AND h.bucket + interval '1 hour' <= p_to
+        $b$ $f$, (SELECT string_agg(format('h.n%s', i), ', ' ORDER BY i) FROM log_tally_key));
+
     -- Backfill: tallies whose per-key totals or response-time totals differ from log_entries
     -- (a database that had rows before the triggers existed) are rebuilt from it, with
     -- writers locked out meanwhile. Applying the file again finds them exact and does nothing.

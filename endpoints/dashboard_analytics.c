@@ -16,10 +16,11 @@
  * charts cover the 20-24 h up to now, labels stay put between refreshes, and no future
  * timestamp is counted. logVolume, responseTime, logDistribution and errorTypes all cover
  * this one range, so the charts add up to each other. activeAlerts and responseTime of
- * systemMetrics cover [now - 1 h, now); logsProcessed is every stored log. Counts come from
- * log_counts() (logsProcessed from log_tally()), the ERROR/FATAL counts per message from
- * error_message_counts() (all exact, rollup-backed), so each distinct message is classified
- * once. */
+ * systemMetrics cover [now - 1 h, now); logsProcessed is every stored log. All figures are
+ * exact and tally-backed: the five whole buckets add up the hour tallies (log_hours(), one row
+ * per hour), the current bucket and the last hour come from log_window(), levels from
+ * log_levels(), logsProcessed from log_tally(), and the ERROR/FATAL counts per message from
+ * error_message_counts(), so each distinct message is classified once. */
 static const char dashboard_sql[] =
     "WITH w AS (SELECT now() AS t1,"
     "                  date_bin('4 hours', now(), timestamptz '2000-01-01 00:00:00+00')"
@@ -27,11 +28,16 @@ static const char dashboard_sql[] =
     " b AS (SELECT k, w.t0 + k * interval '4 hours' AS s,"
     "              least(w.t0 + (k + 1) * interval '4 hours', w.t1) AS e"
     "         FROM w, generate_series(0, 5) k),"
-    " bl AS MATERIALIZED (SELECT b.k, b.s, x.n, x.rt_n, x.rt_sum"
-    "                       FROM b, log_window(b.s, b.e) x),"
-    " bucket AS (SELECT bl.k, bl.s, (SELECT coalesce(sum(c), 0) FROM unnest(bl.n) c) AS n,"
-    "                   round(bl.rt_sum / nullif(bl.rt_n, 0), 2) AS avg_rt FROM bl),"
-    " lvl AS (SELECT l.level, sum(l.n) AS n FROM bl, log_levels(bl.n) l GROUP BY l.level),"
+    " part AS MATERIALIZED (SELECT b.k, h.n, h.rt_n, h.rt_sum"
+    "                         FROM w, log_hours(w.t0, w.t0 + interval '20 hours') h"
+    "                         JOIN b ON h.bucket >= b.s AND h.bucket < b.e"
+    "                       UNION ALL"
+    "                       SELECT b.k, x.n, x.rt_n, x.rt_sum"
+    "                         FROM b, log_window(b.s, b.e) x WHERE b.k = 5),"
+    " bucket AS (SELECT b.k, b.s, coalesce(sum((SELECT sum(c) FROM unnest(p.n) c)), 0) AS n,"
+    "                   round(sum(p.rt_sum) / nullif(sum(p.rt_n), 0), 2) AS avg_rt"
+    "              FROM b LEFT JOIN part p ON p.k = b.k GROUP BY b.k, b.s),"
+    " lvl AS (SELECT l.level, sum(l.n) AS n FROM part, log_levels(part.n) l GROUP BY l.level),"
     " msg AS (SELECT m.message, m.n FROM w, error_message_counts(w.t0, w.t1) m),"
     " typed AS (SELECT coalesce((SELECT r.category"
     "                              FROM unnest($1::text[], $2::text[]) WITH ORDINALITY"

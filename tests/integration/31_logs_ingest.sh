@@ -58,6 +58,24 @@ rollups_all_exact() { # label
     "date_trunc('minute', now() - interval '2 hours') + interval '40 seconds'"
   rollup_exact "$1: log_window exact, whole hours" \
     "date_trunc('hour', now() - interval '20 hours')" "date_trunc('hour', now())"
+  eq "$1: log_hours gives every hour's key counts and response-time totals" \
+    "$(sql "WITH a AS (SELECT h.bucket, key.i, h.n[key.i + 1] AS n, h.rt_n, h.rt_sum
+                         FROM log_hours('-infinity', 'infinity') h, log_tally_key key),
+                 b AS (SELECT hr.bucket, key.i, count(e.id) AS n,
+                              max(t.rt_n) AS rt_n, max(t.rt_sum) AS rt_sum
+                         FROM (SELECT DISTINCT date_trunc('hour', timestamp, 'UTC') AS bucket
+                                 FROM log_entries) hr
+                        CROSS JOIN log_tally_key key
+                         LEFT JOIN log_entries e
+                                ON date_trunc('hour', e.timestamp, 'UTC') = hr.bucket
+                               AND (e.level, e.source_type, e.is_anomaly)
+                                   = (key.level, key.source_type, key.is_anomaly)
+                         JOIN (SELECT date_trunc('hour', timestamp, 'UTC') AS bucket,
+                                      count(response_time_ms) AS rt_n,
+                                      coalesce(sum(response_time_ms), 0) AS rt_sum
+                                 FROM log_entries GROUP BY 1) t ON t.bucket = hr.bucket
+                        GROUP BY hr.bucket, key.i)
+            SELECT count(*) FROM ((TABLE a EXCEPT ALL TABLE b) UNION ALL (TABLE b EXCEPT ALL TABLE a)) d")" 0
   eq "$1: minute and hour tallies add up to the table" \
     "$(tally_sum log_tally_minute) $(tally_sum log_tally_hour)" "$(total) $(total)"
 }

@@ -155,7 +155,7 @@ check "unknown parameter gives 400 naming it" jq -e '.error == "INVALID_PARAMETE
 # jit_above_cost and spent ~30 ms JIT-compiling on every request (metrics fell to 72 rps).
 eq "rollup readers declare their row counts (none left at the default 1,000)" \
   "$(sql "SELECT coalesce(string_agg(proname, ','), '') FROM pg_proc
-           WHERE proname IN ('log_window', 'log_tally', 'log_rt', 'log_levels', 'ml_counts',
+           WHERE proname IN ('log_window', 'log_tally', 'log_rt', 'log_levels', 'log_hours', 'ml_counts',
                              'error_message_counts', 'response_time_summary')
              AND prorows >= 1000")" ""
 plan=$(sql "SET jit = on; EXPLAIN (FORMAT JSON)
