@@ -373,7 +373,11 @@ $$;
 -- error_message_counts(p_from, p_to): exact ERROR/FATAL counts per message for "timestamp" in
 -- [p_from, p_to). Whole UTC hours come from the hour rollup, the whole minutes around them
 -- from the minute rollup (rollup_bounds(), as log_window()), the partial minutes at the edges
--- from log_entries, grouped by text so that each distinct message is hashed once.
+-- from log_entries, grouped by text so that each distinct message is hashed once. At 1M rows
+-- over 24 h, a ragged 24 h window: Index Scans on both rollups' primary keys (~23 x 13 hour
+-- rows, ~60 x 13 minute rows) and a Bitmap Heap Scan of log_entries_level_timestamp_idx for
+-- the ~20 ERROR/FATAL rows of the edges; 0.55 ms a call. With the hour rollup alone, the
+-- partial hours at the edges were read from log_entries (~600 rows on ~500 heap pages, 3.8 ms).
 CREATE OR REPLACE FUNCTION error_message_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (message text, n bigint)
 LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 20 SET plan_cache_mode = force_generic_plan AS $$
