@@ -34,9 +34,8 @@ static int ensure_conn(http_request_t *req, http_response_t *res)
     return req->db != NULL ? 0 : unavailable(res, why);
 }
 
-/* Both kinds of query: prepared once per connection, or sent unprepared (custom plan). */
-static PGresult *run(http_request_t *req, http_response_t *res, const char *sql, int nparams,
-                     const char *const *values, bool prepared)
+PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
+                   const char *const *values)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         bool fresh, timed_out;
@@ -51,8 +50,7 @@ static PGresult *run(http_request_t *req, http_response_t *res, const char *sql,
         fresh = fresh || PQtransactionStatus(req->db->pg) == PQTRANS_IDLE;
         deadline = time_mono_us() + (int64_t)cfg.db_statement_timeout_ms * 1000 +
                    CLIENT_DEADLINE_SLACK_US;
-        r = prepared ? pool_exec_prepared(req->db, sql, nparams, values, deadline, &timed_out)
-                     : pool_exec(req->db, sql, nparams, values, deadline, &timed_out);
+        r = pool_exec_prepared(req->db, sql, nparams, values, deadline, &timed_out);
         if (r != NULL &&
             (PQresultStatus(r) == PGRES_TUPLES_OK || PQresultStatus(r) == PGRES_COMMAND_OK))
             return r;
@@ -85,16 +83,30 @@ static PGresult *run(http_request_t *req, http_response_t *res, const char *sql,
     return NULL;
 }
 
-PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
-                   const char *const *values)
+/* Runs a statement that returns no rows to speak of; 0 or -1 with res set. */
+static int command(http_request_t *req, http_response_t *res, const char *sql)
 {
-    return run(req, res, sql, nparams, values, true);
+    PGresult *r = db_query(req, res, sql, 0, NULL);
+    PQclear(r);
+    return r != NULL ? 0 : -1;
 }
 
 PGresult *db_query_custom(http_request_t *req, http_response_t *res, const char *sql,
                           int nparams, const char *const *values)
 {
-    return run(req, res, sql, nparams, values, false);
+    bool own_transaction = req->db == NULL || PQtransactionStatus(req->db->pg) == PQTRANS_IDLE;
+    PGresult *r;
+
+    if ((own_transaction && command(req, res, "BEGIN") != 0) ||
+        command(req, res, "SET LOCAL plan_cache_mode = force_custom_plan") != 0)
+        return NULL;
+    r = db_query(req, res, sql, nparams, values);
+    if (r != NULL && own_transaction && command(req, res, "COMMIT") != 0) {
+        PQclear(r);
+        return NULL;
+    }
+    /* On failure the transaction is left to db_release, which rolls it back. */
+    return r;
 }
 
 cJSON *db_query_json(http_request_t *req, http_response_t *res, const char *sql, int nparams,

@@ -14,10 +14,11 @@
 PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, int nparams,
                    const char *const *values);
 
-/* Like db_query, but the statement is sent unprepared (the unnamed statement), so that under
- * plan_cache_mode=auto (the default) the server plans it for these values on every call: for
- * a statement whose best plan depends on its values. (force_generic_plan would still give
- * it a generic plan.) */
+/* Like db_query, but the statement is planned for these values on every call, whatever the
+ * session's plan_cache_mode: it runs in a transaction with SET LOCAL
+ * plan_cache_mode=force_custom_plan (two more round trips, BEGIN + SET and COMMIT; inside a
+ * transaction the caller opened, the setting lasts to its end). For a statement whose best
+ * plan depends on its values. */
 PGresult *db_query_custom(http_request_t *req, http_response_t *res, const char *sql,
                           int nparams, const char *const *values);
 

@@ -147,14 +147,18 @@ BEGIN
                                  WHERE d.n < 0) AND %3$s;
         $b$ $f$, pick, sets, zero);
 
-    -- log_window(p_from, p_to): the rows with "timestamp" in [p_from, p_to) in one pass: n[i + 1]
-    -- counts key i of log_tally_key, and rt_n / rt_sum / rt_sumsq are the count, sum and sum
-    -- of squares of their response times. Whole hours come from log_tally_hour, the whole
-    -- minutes around them from log_tally_minute, the partial minutes at both edges from
-    -- log_entries (two index-only range scans, grouped by key). Infinite bounds work (all of
-    -- history); p_from >= p_to or a NULL bound gives zeros.
+    -- log_window(p_from, p_to[, p_rt]): the rows with "timestamp" in [p_from, p_to) in one
+    -- pass: n[i + 1] counts key i of log_tally_key, and rt_n / rt_sum / rt_sumsq are the count,
+    -- sum and sum of squares of their response times (NULL when p_rt is false: a caller that
+    -- needs counts only spares the numeric sums of the edge rows, which grow with the rows per
+    -- minute). Whole hours come from log_tally_hour, the whole minutes around them from
+    -- log_tally_minute, the partial minutes at both edges from log_entries (two index-only
+    -- range scans, grouped by key). Infinite bounds work (all of history); p_from >= p_to or a
+    -- NULL bound gives zeros.
+    DROP FUNCTION IF EXISTS log_window(timestamptz, timestamptz);
     EXECUTE format($f$
-        CREATE OR REPLACE FUNCTION log_window(p_from timestamptz, p_to timestamptz)
+        CREATE OR REPLACE FUNCTION log_window(p_from timestamptz, p_to timestamptz,
+                                              p_rt boolean DEFAULT true)
         RETURNS TABLE (n bigint[], rt_n bigint, rt_sum numeric, rt_sumsq numeric)
         LANGUAGE plpgsql STABLE PARALLEL SAFE ROWS 1 SET plan_cache_mode = force_generic_plan AS $b$
         #variable_conflict use_column
@@ -164,8 +168,9 @@ BEGIN
             edges numeric[];    -- the same of the partial minutes
         BEGIN
             SELECT * INTO k FROM rollup_bounds(p_from, p_to);
-            SELECT ARRAY[%1$s, coalesce(sum(t.rt_n), 0), coalesce(sum(t.rt_sum), 0),
-                         coalesce(sum(t.rt_sumsq), 0)]
+            SELECT ARRAY[%1$s, coalesce(sum(t.rt_n), 0),
+                         coalesce(sum(CASE WHEN p_rt THEN t.rt_sum END), 0),
+                         coalesce(sum(CASE WHEN p_rt THEN t.rt_sumsq END), 0)]
               INTO tallied
               FROM (SELECT * FROM log_tally_hour h WHERE h.bucket >= k.h1 AND h.bucket < k.h2
                     UNION ALL
@@ -184,11 +189,14 @@ BEGIN
                                 count(e.response_time_ms) AS rt_n,
                                 sum(e.response_time_ms) AS rt_sum,
                                 sum(e.response_time_ms * e.response_time_ms) AS rt_sumsq
-                           FROM (SELECT e.level, e.source_type, e.is_anomaly, e.response_time_ms
+                           FROM (SELECT e.level, e.source_type, e.is_anomaly,
+                                        CASE WHEN p_rt THEN e.response_time_ms END
+                                          AS response_time_ms
                                    FROM log_entries e
                                   WHERE e."timestamp" >= p_from AND e."timestamp" < k.m1
                                  UNION ALL
-                                 SELECT e.level, e.source_type, e.is_anomaly, e.response_time_ms
+                                 SELECT e.level, e.source_type, e.is_anomaly,
+                                        CASE WHEN p_rt THEN e.response_time_ms END
                                    FROM log_entries e
                                   WHERE e."timestamp" >= k.m2 AND e."timestamp" < p_to) e
                           GROUP BY 1, 2, 3) d
@@ -197,8 +205,9 @@ BEGIN
             RETURN QUERY
             SELECT (SELECT array_agg((tallied[i] + edges[i])::bigint ORDER BY i)
                       FROM generate_series(1, %2$s) i),
-                   (tallied[%2$s + 1] + edges[%2$s + 1])::bigint,
-                   tallied[%2$s + 2] + edges[%2$s + 2], tallied[%2$s + 3] + edges[%2$s + 3];
+                   CASE WHEN p_rt THEN (tallied[%2$s + 1] + edges[%2$s + 1])::bigint END,
+                   CASE WHEN p_rt THEN tallied[%2$s + 2] + edges[%2$s + 2] END,
+                   CASE WHEN p_rt THEN tallied[%2$s + 3] + edges[%2$s + 3] END;
         END
         $b$ $f$, sums, (SELECT count(*) FROM log_tally_key));
 
@@ -257,7 +266,7 @@ CREATE OR REPLACE FUNCTION log_tally(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (level log_level, source_type source_type, is_anomaly boolean, n bigint)
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 30 AS $$
     SELECT key.level, key.source_type, key.is_anomaly, w.n[key.i + 1]
-      FROM log_window(p_from, p_to) w, log_tally_key key
+      FROM log_window(p_from, p_to, false) w, log_tally_key key
      WHERE w.n[key.i + 1] > 0
 $$;
 

@@ -299,5 +299,15 @@ eq "viewer token (view_dashboard only): 403 FORBIDDEN" "$STATUS $(jbody .error)"
 http GET /api/logs -H "Authorization: Bearer $(token reader read_logs)"
 eq "read_logs token: 200" "$STATUS" 200
 
+# A search runs in its own transaction (BEGIN; SET LOCAL plan_cache_mode = force_custom_plan;
+# the statement; COMMIT): successful searches commit it, so the pool never has to roll one back
+# (a missing COMMIT shows as rollbacks in pg_stat_database, flushed within a second or so).
+rollbacks() { sleep 2; sql "SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()"; }
+before=$(rollbacks)
+ok=0
+for p in 1 2 3 4 5; do get "/api/logs?search=timeout&page=$p"; [ "$STATUS" = 200 ] && ok=$((ok + 1)); done
+after=$(rollbacks)
+eq "five searches answer 200 and leave no transaction to roll back" "$ok $after" "5 $before"
+
 LAST_DETAIL=$(sql "DELETE FROM log_entries WHERE log_id LIKE 't30-%'" 2>&1)
 check "cleanup: test rows deleted" test "$(sql "SELECT count(*) FROM log_entries WHERE log_id LIKE 't30-%'")" = 0
