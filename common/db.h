@@ -17,8 +17,8 @@ PGresult *db_query(http_request_t *req, http_response_t *res, const char *sql, i
 /* Like db_query, but the statement is planned for these values on every call, whatever the
  * session's plan_cache_mode: it runs in a transaction with SET LOCAL
  * plan_cache_mode=force_custom_plan (three more round trips: BEGIN, SET and COMMIT; inside a
- * transaction the caller opened, only the SET, and the setting lasts to its end). For a statement whose best
- * plan depends on its values. */
+ * transaction the caller opened, only the SET, and the setting lasts to its end). For a
+ * statement whose best plan depends on its values. */
 PGresult *db_query_custom(http_request_t *req, http_response_t *res, const char *sql,
                           int nparams, const char *const *values);
 

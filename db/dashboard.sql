@@ -200,9 +200,10 @@ END
 $$;
 
 -- ml_counts(p_from, p_to): exact counts of the predictions with predicted_at in
--- [p_from, p_to), as one row, with conf_n / conf_sum for their average level_confidence. Whole hours from the hour rollup, whole minutes around them from
--- the minute rollup, partial minutes at the edges from ml_predictions (its predicted_at index);
--- the bounds are rollup_bounds()'s. Infinite bounds work; an empty range gives zeros.
+-- [p_from, p_to), as one row, with conf_n / conf_sum for their average level_confidence.
+-- Whole hours from the hour rollup, whole minutes around them from the minute rollup, partial
+-- minutes at the edges from ml_predictions (its predicted_at index); the bounds are
+-- rollup_bounds()'s. Infinite bounds work; an empty range gives zeros.
 DROP FUNCTION IF EXISTS ml_counts(timestamptz, timestamptz);
 CREATE FUNCTION ml_counts(p_from timestamptz, p_to timestamptz)
 RETURNS TABLE (n bigint, anomalies bigint, high_anomalies bigint, critical bigint, high bigint,

@@ -384,7 +384,7 @@ CREATE OR REPLACE TRIGGER log_rollup_truncate
 -- page 0.1 ms (generic plan: Planning 0.03 ms; a custom plan took 0.6 ms to plan).
 -- ---------------------------------------------------------------------------------------------
 
--- Listing, keyset cursor and the edges of log_counts():
+-- Listing, keyset cursor and the edges of log_window():
 --   default page: Limit -> Index Scan using log_entries_timestamp_id_idx,
 --     Index Cond: timestamp range; 51 rows, 7 buffers, 0.09 ms.
 --   cursor 500,000 rows deep: the same scan with Index Cond ... AND ROW("timestamp", id) <
@@ -395,7 +395,7 @@ CREATE OR REPLACE TRIGGER log_rollup_truncate
 CREATE INDEX IF NOT EXISTS log_entries_timestamp_id_idx
     ON log_entries ("timestamp" DESC, id DESC);
 
--- The partial minutes at the edges of log_counts() and log_tally(), and the whole window of
+-- The partial minutes at the edges of log_window(), and the whole window of
 -- response_time_summary() (dashboard.sql), read by index-only scans: no heap visit per row.
 -- 24 h window at 1M rows: edges of ~700 rows each in 0.1 ms instead of 0.6 ms. It replaces
 -- log_entries_timestamp_rt_idx ("timestamp") INCLUDE (response_time_ms).

@@ -998,11 +998,12 @@ static const route_t route = {
     .get = get_logs,
     .post = post_logs,
     .get_permission = "read_logs",
-    .db_settings = "-c plan_cache_mode=force_generic_plan",
     .post_permission = "ingest_logs",
     .body_limit = INGEST_MAX_BYTES,
     .body_types = body_types,
-    /* Prepared statements, planned for their values on every call: see the GET statement. */
+    /* Generic plans, kept per connection; a search is planned on every call (see the GET
+     * statement). */
+    .db_settings = "-c plan_cache_mode=force_generic_plan",
 };
 
 ROUTE_MAIN(route)

@@ -157,7 +157,7 @@ stack_start() {
   done
   for r in $ROUTES; do
     wait_for_file "$RUN_DIR/$r.sock" 10 || die "route $r did not start; see $LOG_DIR/$r.log"
-    for _ in $(seq 600); do workers_ready "$r" " " && break; sleep 0.05; done
+    wait_workers_ready "$r" " "
   done
   render_nginx_conf
   touch "$LOG_DIR/nginx-error.log" "$LOG_DIR/nginx-access.log"
@@ -227,22 +227,26 @@ worker_pids() { # route
 
 # Every worker finishes its request and exits; multiwatch starts a fresh one (a cold start),
 # which connects and answers one GET internally before it accepts. Returns once each route has
-# its full count of new workers, all ready; fails after RESTART_WAIT_S (default 30) seconds.
+# its full count of new workers, all ready (wait_workers_ready).
 stack_restart() { # [route]
-  local r pid i
+  local r pid
   declare -A old=()
   for r in ${1:-$ROUTES}; do
     [ -f "$RUN_DIR/$r.pid" ] || die "unknown route $r"
     old[$r]=" $(worker_pids "$r") "
     for pid in ${old[$r]}; do kill -USR2 "$pid" 2>/dev/null || true; done
   done
-  for r in "${!old[@]}"; do
-    for ((i = 0; i < ${RESTART_WAIT_S:-30} * 100; i++)); do
-      workers_ready "$r" "${old[$r]}" && continue 2
-      sleep 0.01
-    done
-    die "the workers of $r were not ready ${RESTART_WAIT_S:-30} s after the restart; see $LOG_DIR/$r.log"
+  for r in "${!old[@]}"; do wait_workers_ready "$r" "${old[$r]}"; done
+}
+
+# Waits until workers_ready; dies after RESTART_WAIT_S (default 30) seconds.
+wait_workers_ready() { # route old-pids
+  local i
+  for ((i = 0; i < ${RESTART_WAIT_S:-30} * 100; i++)); do
+    workers_ready "$1" "$2" && return 0
+    sleep 0.01
   done
+  die "the workers of $1 were not ready after ${RESTART_WAIT_S:-30} s; see $LOG_DIR/$1.log"
 }
 
 # True when route has its full count of workers, none of them in old-pids, each warmed up

@@ -9,25 +9,15 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH_DIR=${BENCH_DIR:-$ROOT/var/bench}
-case "$BENCH_DIR" in /*) ;; *) BENCH_DIR="$ROOT/$BENCH_DIR" ;; esac
 BENCH_ROWS=${BENCH_ROWS:-1000000}
 BENCH_HOURS=24
 BENCH_MAX_AGE_S=${BENCH_MAX_AGE_S:-3600}
 BENCH_SECONDS=${BENCH_SECONDS:-10}
 COLD_REPEATS=${COLD_REPEATS:-5}
 CONNECTIONS=16
-# The bench always uses its own cluster: it truncates and seeds, so never a DATABASE_URL given.
-unset DATABASE_URL
-export AUTH_REQUIRED=1 WORKERS=2 VAR_DIR="$BENCH_DIR"
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
+export AUTH_REQUIRED=1 WORKERS=2
 # shellcheck source=tests/bench/lib.sh
 . "$ROOT/tests/bench/lib.sh"
-HTTP_PORT=$(free_port)
-PG_PORT=$(free_port)
-export HTTP_PORT PG_PORT
-set_paths
-OUT=$BENCH_DIR/results
 HELLO=bench_hello
 SAMPLER_APP=elog-bench-sampler
 

@@ -17,7 +17,6 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH_DIR=${BENCH_DIR:-$ROOT/var/bench-logs}
-case "$BENCH_DIR" in /*) ;; *) BENCH_DIR="$ROOT/$BENCH_DIR" ;; esac
 SMALL_ROWS=50000
 LARGE_ROWS=1000000
 BENCH_HOURS=24
@@ -29,18 +28,9 @@ BATCH_ENTRIES=10000    # entries per POST (the route's maximum)
 SEQ_BATCHES=5          # sequential batches per format
 POSTERS=2              # concurrent posters ...
 POSTER_BATCHES=3       # ... each posting this many batches
-# The bench always uses its own cluster: it truncates and seeds, so never a DATABASE_URL given.
-unset DATABASE_URL
-export AUTH_REQUIRED=1 WORKERS=2 VAR_DIR="$BENCH_DIR" LC_NUMERIC=C
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
+export AUTH_REQUIRED=1 WORKERS=2
 # shellcheck source=tests/bench/lib.sh
 . "$ROOT/tests/bench/lib.sh"
-HTTP_PORT=$(free_port)
-PG_PORT=$(free_port)
-export HTTP_PORT PG_PORT
-set_paths
-OUT=$BENCH_DIR/results
 BASE=http://127.0.0.1:$HTTP_PORT
 TARGETS=(/api/logs "/api/logs?level=ERROR&timeRange=1h")
 GEN_DIR=""

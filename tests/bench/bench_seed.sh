@@ -6,19 +6,10 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BENCH_DIR=${BENCH_DIR:-$ROOT/var/bench-seed}
-case "$BENCH_DIR" in /*) ;; *) BENCH_DIR="$ROOT/$BENCH_DIR" ;; esac
 ROWS=${ROWS:-10000000}
 HOURS=${HOURS:-24}
-unset DATABASE_URL
-export VAR_DIR="$BENCH_DIR" LC_NUMERIC=C
-# shellcheck source=scripts/lib.sh
-. "$ROOT/scripts/lib.sh"
 # shellcheck source=tests/bench/lib.sh
 . "$ROOT/tests/bench/lib.sh"
-PG_PORT=$(free_port)
-export PG_PORT
-set_paths
-OUT=$BENCH_DIR/results
 
 bench_claim_folder
 trap 'trap - EXIT INT TERM; pg_stop >/dev/null 2>&1 || true' EXIT

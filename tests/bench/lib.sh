@@ -1,5 +1,19 @@
 # lib.sh -- what the bench scripts share: their private folder and cluster, and reading wrk's
-# output. Sourced after scripts/lib.sh, with BENCH_DIR and OUT set.
+# output. Sourced with ROOT and BENCH_DIR set (and any settings scripts/lib.sh reads exported):
+# makes BENCH_DIR absolute, sources scripts/lib.sh for that folder on free loopback ports, and
+# sets OUT, the results folder.
+
+case "$BENCH_DIR" in /*) ;; *) BENCH_DIR="$ROOT/$BENCH_DIR" ;; esac
+# A bench always uses its own cluster: it truncates and seeds, so never a DATABASE_URL given.
+unset DATABASE_URL
+export VAR_DIR="$BENCH_DIR" LC_NUMERIC=C
+# shellcheck source=scripts/lib.sh
+. "$ROOT/scripts/lib.sh"
+HTTP_PORT=$(free_port)
+PG_PORT=$(free_port)
+export HTTP_PORT PG_PORT
+set_paths
+OUT=$BENCH_DIR/results
 
 # Refuses a folder whose PostgreSQL is running (another bench in progress, or one that was
 # killed). Call before installing the cleanup trap, so that it never stops another's cluster.
