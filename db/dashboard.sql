@@ -1,7 +1,6 @@
 -- dashboard.sql -- what the reporting routes (metrics, dashboard_analytics, monitoring,
 -- service_health, ml_lightweight) need beyond logs.sql: RFC 3339 formatting, exact rollups of
--- ml_predictions and of ERROR/FATAL messages with their count functions, the response-time
--- summary (exact percentiles) and two indexes.
+-- ml_predictions and of ERROR/FATAL messages with their count functions, and two indexes.
 -- Part of schema.sql (\ir, inside its transaction); idempotent. Applied alone, run it as one
 -- transaction (`psql -1 -f db/dashboard.sql`).
 --
@@ -415,40 +414,8 @@ END
 $$;
 
 -- ---------------------------------------------------------------------------------------------
--- response_time_summary(p_from, p_to): exact percentiles (percentile_cont), min, max, mean and
--- count of response_time_ms over "timestamp" in [p_from, p_to). Percentiles need every value
--- of the window in order, so this reads and sorts the whole window: about 0.6 s for a million
--- rows on a 2-CPU host, by an index-only scan of log_entries_timestamp_cover_idx. To keep that to
--- one sort of plain numbers:
--- - the values are sorted as float8: percentile_cont interpolates in float8 anyway and the cast
---   keeps the order, so the result is the same as ordering the numerics, only cheaper;
--- - min and max are the 0th and 100th percentiles of that sort (exact: a numeric(10,2) survives
---   the trip through float8 and back at 2 dp), the mean and count come from log_rt();
--- - work_mem is raised so that a million values sort in memory rather than on disk.
--- ---------------------------------------------------------------------------------------------
-
-CREATE OR REPLACE FUNCTION response_time_summary(p_from timestamptz, p_to timestamptz)
-RETURNS TABLE (p50 double precision, p95 double precision, p99 double precision,
-               min numeric, max numeric, avg numeric, n bigint)
-LANGUAGE sql STABLE PARALLEL SAFE ROWS 1
-SET work_mem = '32MB'
-AS $$
-    SELECT s.p[2], s.p[3], s.p[4], round(s.p[1]::numeric, 2), round(s.p[5]::numeric, 2),
-           c.rt_sum / nullif(c.rt_n, 0), c.rt_n
-      FROM (SELECT percentile_cont(ARRAY[0, 0.5, 0.95, 0.99, 1])
-                     WITHIN GROUP (ORDER BY e.response_time_ms::float8) AS p
-              FROM log_entries e
-             WHERE e."timestamp" >= p_from AND e."timestamp" < p_to
-               AND e.response_time_ms IS NOT NULL) s,
-           log_rt(p_from, p_to) c
-$$;
-
--- ---------------------------------------------------------------------------------------------
 -- Indexes (chosen by EXPLAIN at a million rows a day).
 -- ---------------------------------------------------------------------------------------------
-
--- response_time_summary reads the window's response times by an index-only scan of
--- log_entries_timestamp_cover_idx (logs.sql).
 
 -- /api/ml_lightweight analyze: the latest predictions in (predicted_at, id) order. A batch
 -- stamps thousands of predictions with one predicted_at, so an index on predicted_at alone

@@ -203,6 +203,7 @@ $$;
 
 -- The parts owned by each group of routes, inside this transaction, each idempotent.
 \ir logs.sql
+\ir percentiles.sql
 \ir dashboard.sql
 \ir auth.sql
 
