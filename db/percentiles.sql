@@ -239,8 +239,9 @@ BEGIN
             k       record;
             edges   integer[];  -- the cells of the partial minutes' rows
             coarse  bigint[];   -- running totals: coarse[b + 1] rows in coarse bins 0..b
-            fine    bigint[];   -- the same over the fine cells of coarse bin fine_of
-            fine_of integer;
+            bins    integer[];  -- the coarse bins holding the wanted ranks, ascending
+            fine    bigint[];   -- running totals over the fine cells of each of bins
+            p       integer;
             total   bigint;
             pct     double precision[] := ARRAY[0.5, 0.95, 0.99];
             ranks   bigint[] := '{}';  -- floor and ceil rank (0-based) of each percentile
@@ -301,6 +302,31 @@ BEGIN
             FOREACH pos IN ARRAY pct LOOP
                 ranks := ranks || floor(pos * (total - 1))::bigint || ceil(pos * (total - 1))::bigint;
             END LOOP;
+            -- The coarse bin of each rank; then the running totals over the fine cells of
+            -- every such bin, in one statement: fine[(p - 1) * 128 + j + 1] for cell j of the
+            -- p-th bin of bins.
+            bins := ARRAY(SELECT DISTINCT width_bucket(x.r, coarse) FROM unnest(ranks) x(r)
+                           ORDER BY 1);
+            SELECT array_agg(s.run ORDER BY s.b, s.j) INTO fine
+              FROM (SELECT bb.b, g.j,
+                           sum(coalesce(t.v[g.j + 1], 0) + coalesce(x.n, 0))
+                             OVER (PARTITION BY bb.b ORDER BY g.j) AS run
+                      FROM unnest(bins) bb(b)
+                     CROSS JOIN generate_series(0, 127) g(j)
+                      LEFT JOIN (SELECT t.coarse, ARRAY[%2$s] AS v
+                                   FROM (SELECT * FROM rt_fine_hour h WHERE h.coarse = ANY (bins)
+                                            AND h.bucket >= k.h1 AND h.bucket < k.h2
+                                         UNION ALL
+                                         SELECT * FROM rt_fine_minute m WHERE m.coarse = ANY (bins)
+                                            AND m.bucket >= k.m1 AND m.bucket < k.h1
+                                         UNION ALL
+                                         SELECT * FROM rt_fine_minute m WHERE m.coarse = ANY (bins)
+                                            AND m.bucket >= k.h2 AND m.bucket < k.m2) t
+                                  GROUP BY t.coarse) t ON t.coarse = bb.b
+                      LEFT JOIN (SELECT c >> 7 AS b, c & 127 AS j, count(*) AS n
+                                   FROM unnest(edges) c WHERE c >> 7 = ANY (bins)
+                                  GROUP BY 1, 2) x ON x.b = bb.b AND x.j = g.j) s;
+
             FOR i IN 1 .. 6 LOOP
                 IF i > 1 AND ranks[i] = ranks[i - 1] THEN
                     vals[i] := vals[i - 1];
@@ -311,33 +337,16 @@ BEGIN
                     two := NULL;
                     CONTINUE;
                 END IF;
-                -- The coarse bin b holding the rank, and the rank r within it.
+                -- The coarse bin b holding the rank, the fine cell j in it, and the rank r left
+                -- within the cell.
                 r := ranks[i];
                 b := width_bucket(r, coarse);
                 IF b > 0 THEN r := r - coarse[b]; END IF;
-                IF fine_of IS DISTINCT FROM b THEN
-                    SELECT array_agg(s.run ORDER BY s.j) INTO fine
-                      FROM (SELECT g.j, sum(t.v[g.j + 1] + coalesce(x.n, 0))
-                                          OVER (ORDER BY g.j) AS run
-                              FROM (SELECT ARRAY[%2$s] AS v
-                                      FROM (SELECT * FROM rt_fine_hour h WHERE h.coarse = b
-                                               AND h.bucket >= k.h1 AND h.bucket < k.h2
-                                            UNION ALL
-                                            SELECT * FROM rt_fine_minute m WHERE m.coarse = b
-                                               AND m.bucket >= k.m1 AND m.bucket < k.h1
-                                            UNION ALL
-                                            SELECT * FROM rt_fine_minute m WHERE m.coarse = b
-                                               AND m.bucket >= k.h2 AND m.bucket < k.m2) t) t
-                             CROSS JOIN generate_series(0, 127) g(j)
-                              LEFT JOIN (SELECT c & 127 AS j, count(*) AS n
-                                           FROM unnest(edges) c WHERE c >> 7 = b
-                                          GROUP BY 1) x ON x.j = g.j) s;
-                    fine_of := b;
-                END IF;
-                -- The fine cell j, and the window's rows in it from rank r on. Both bounds of
-                -- the cell keep the generic plan on the index in value order.
-                j := width_bucket(r, fine);
-                IF j > 0 THEN r := r - fine[j]; END IF;
+                p := array_position(bins, b) - 1;
+                j := width_bucket(r, fine[p * 128 + 1 : p * 128 + 128]);
+                IF j > 0 THEN r := r - fine[p * 128 + j]; END IF;
+                -- The window's rows in the cell from rank r on. Both bounds of the cell keep the
+                -- generic plan on the index in value order.
                 SELECT array_agg(q.v ORDER BY q.v) INTO two
                   FROM (SELECT e.response_time_ms AS v FROM log_entries e
                          WHERE e.response_time_ms >= rt_cell_floor(b * 128 + j)
