@@ -154,6 +154,9 @@ static const route_t route = {
     .name = "monitoring",
     .get = get_monitoring,
     .get_permission = "view_dashboard",
+    /* The plan does not depend on the one parameter (DB_MAX_SIZE_MB): planned once per
+     * session, by the warm-up, instead of on each of a connection's first requests (1.7 ms). */
+    .db_settings = "-c plan_cache_mode=force_generic_plan",
 };
 
 ROUTE_MAIN(route)
