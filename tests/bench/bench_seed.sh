@@ -38,4 +38,25 @@ psql_app -tA -F ' ' -c "SELECT level, round(count(*) * 100.0 / sum(count(*)) OVE
 echo "database size: $(psql_app -tAc 'SELECT pg_size_pretty(pg_database_size(current_database()))')"
 [ "$have" = "$ROWS" ] && [ "$inside" = "$ROWS" ] && [ "$rolled" = "$ROWS" ] ||
   die "expected $ROWS rows everywhere, found $have stored, $inside inside, $rolled rolled up"
+
+# The histograms at this size: response_time_summary() over the whole window against the plain
+# percentile_cont / min / max / count of the same rows, each timed (one snapshot for both).
+psql_app -c 'SET client_min_messages = error' -c 'VACUUM (ANALYZE) log_entries' >/dev/null
+read -r same fast_ms plain_ms <<< "$(psql_app -tA -F ' ' -c "
+  SET work_mem = '512MB';
+  SELECT r IS NOT DISTINCT FROM p, round(extract(epoch FROM t1 - t0) * 1000, 1),
+         round(extract(epoch FROM t2 - t1) * 1000, 1)
+    FROM (SELECT clock_timestamp() AS t0) a,
+         LATERAL (SELECT ROW(s.p50, s.p95, s.p99, s.min, s.max, s.n) AS r
+                    FROM response_time_summary('-infinity', 'infinity') s) b,
+         LATERAL (SELECT clock_timestamp() AS t1 WHERE b.r IS NOT NULL) c,
+         LATERAL (SELECT ROW(x.p[1], x.p[2], x.p[3], x.mn, x.mx, x.n) AS p
+                    FROM (SELECT percentile_cont(ARRAY[0.5, 0.95, 0.99])
+                                   WITHIN GROUP (ORDER BY response_time_ms::float8) AS p,
+                                 min(response_time_ms) AS mn, max(response_time_ms) AS mx,
+                                 count(response_time_ms) AS n
+                            FROM log_entries WHERE c.t1 IS NOT NULL) x) d,
+         LATERAL (SELECT clock_timestamp() AS t2 WHERE d.p IS NOT NULL) e")"
+echo "percentiles of all $ROWS rows: response_time_summary ${fast_ms} ms, percentile_cont ${plain_ms} ms, equal: $same"
+[ "$same" = t ] || die "response_time_summary differs from percentile_cont at $ROWS rows"
 echo "PASS"
