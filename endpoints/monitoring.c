@@ -124,8 +124,7 @@ static cJSON *connections(cJSON *data)
     cJSON_AddNumberToObject(c, "workers", fleet->total.workers);
     routes = cJSON_AddObjectToObject(c, "routes");
     for (int i = 0; i < fleet->nroutes; i++)
-        fleet_route_json(cJSON_AddObjectToObject(routes, fleet->routes[i].name),
-                         &fleet->routes[i]);
+        fleet_route_json(cJSON_AddObjectToObject(routes, fleet->routes[i].name), &fleet->routes[i]);
     free(fleet);
     return c;
 }
