@@ -16,6 +16,9 @@
 -- small reads whatever the window holds: 2-3 ms for the 24 h window at 1M rows (0.3-0.6 s by
 -- percentile_cont), 17 ms over all of 10M rows (2.8 s; `make bench-seed` measures both). The
 -- result is the same float8 percentile_cont gives (tests/integration/32_percentiles.sh).
+-- Its price, at a million rows a day: about 48 MB a day of histograms (nearly all of it
+-- rt_fine_minute, ~56 rows of 128 counts a minute) plus 30 MB of index, and 6-10 us of trigger
+-- work per written row.
 --
 -- Cells. A response time is a whole number of hundredths c = response_time_ms * 100 (the
 -- column is numeric(10,2), never negative). Cells keep about 0.1 % of relative width, like an
