@@ -29,8 +29,8 @@
 static const char monitoring_sql[] =
     "WITH w AS (SELECT now() - interval '24 hours' AS t0, now() AS t1),"
     " day AS MATERIALIZED (SELECT x.* FROM w, log_window(w.t0, w.t1) x),"
-    " lc AS (SELECT (SELECT coalesce(sum(v), 0) FROM unnest(day.n) v) AS n FROM day),"
     " lvl AS (SELECT l.level, l.n FROM day, log_levels(day.n) l),"
+    " lc AS (SELECT coalesce(sum(lvl.n), 0) AS n FROM lvl),"
     " prev AS (SELECT coalesce(sum(c.n), 0) AS n"
     "            FROM w, log_tally(w.t0 - interval '24 hours', w.t0) c),"
     " total AS (SELECT coalesce(sum(c.n), 0) AS n FROM log_tally('-infinity', 'infinity') c),"
