@@ -36,8 +36,9 @@ DO $$ BEGIN PERFORM pg_advisory_xact_lock(1701604199); END $$;
 -- (width_bucket, a binary search).
 CREATE OR REPLACE FUNCTION rt_bits(c bigint) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT width_bucket(c, '{1,2,4,8,16,32,64,128,256,512,1024,2048,4096,
-                              8192,16384,32768,65536,131072,262144,524288,1048576,2097152,4194304,8388608,16777216,33554432}'::bigint[])
+    SELECT width_bucket(c, '{1,2,4,8,16,32,64,128,256,512,1024,2048,
+                             4096,8192,16384,32768,65536,131072,262144,524288,1048576,
+                             2097152,4194304,8388608,16777216,33554432}'::bigint[])
 $$;
 
 -- rt_cell(response_time_ms): the cell of a value (see above). LANGUAGE sql and one expression,
@@ -305,7 +306,8 @@ BEGIN
              ORDER BY e.response_time_ms DESC LIMIT 1;
 
             FOREACH pos IN ARRAY pct LOOP
-                ranks := ranks || floor(pos * (total - 1))::bigint || ceil(pos * (total - 1))::bigint;
+                ranks := ranks || floor(pos * (total - 1))::bigint
+                               || ceil(pos * (total - 1))::bigint;
             END LOOP;
             -- The coarse bin of each rank; then the running totals over the fine cells of
             -- every such bin, in one statement: fine[(p - 1) * 128 + j + 1] for cell j of the
