@@ -9,6 +9,7 @@ declare -A NEED=(
   [make]=/usr/bin/make
   [curl]=/usr/bin/curl
   [libpq-dev]=/usr/include/postgresql/libpq-fe.h
+  [postgresql-server-dev-15]=/usr/lib/postgresql/15/lib/libpgcommon_shlib.a
   [libfcgi-dev]=/usr/include/fcgiapp.h
   [libcjson-dev]=/usr/include/cjson/cJSON.h
   [libssl-dev]=/usr/include/openssl/evp.h
@@ -20,6 +21,7 @@ declare -A NEED=(
   [postgresql-client-15]=/usr/bin/psql
   [wrk]=/usr/bin/wrk
   [jq]=/usr/bin/jq
+  [openssl]=/usr/bin/openssl
   [clang]=/usr/bin/clang
   [libclang-rt-14-dev]=/usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
 )
@@ -34,6 +36,10 @@ if [ ${#missing[@]} -gt 0 ]; then
     echo "deps: missing packages: ${missing[*]}; run 'make deps' as root" >&2
     exit 1
   fi
+  # libpq.a and the libpgcommon/libpgport archives it is linked with come from one release.
+  case " ${missing[*]} " in
+  *" postgresql-server-dev-15 "*) [[ " ${missing[*]} " == *" libpq-dev "* ]] || missing+=(libpq-dev) ;;
+  esac
   echo "deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

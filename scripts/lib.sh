@@ -136,10 +136,6 @@ stack_start() {
   local r n total=0
   [ -n "${DATABASE_URL:-}" ] || die "DATABASE_URL is not set"
   export DATABASE_URL ELOG_RUN_DIR="$RUN_DIR"
-  # libpq links libldap, which links GnuTLS; GnuTLS initialises itself at load time (about
-  # 0.7 MB per worker) although no worker uses it. libldap still initialises it when an LDAP
-  # service lookup over TLS needs it.
-  export GNUTLS_NO_IMPLICIT_INIT=1
   ensure_jwt_secret
   own_dir "$RUN_DIR" "$LOG_DIR"
   check_reachable

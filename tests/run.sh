@@ -34,6 +34,14 @@ export WORKERS=2 AUTH_REQUIRED=1 LOG_LEVEL=info SEED_ROWS=${TEST_SEED_ROWS:-2000
 . "$ROOT/scripts/lib.sh"
 trap 'private_stack_down; rm -f "$TEST_RESULTS"' EXIT
 private_db_up || { echo "FAIL: the test database did not come up"; echo "0 passed, 1 failed"; exit 1; }
+# TLS on the cluster's loopback port (a self-signed certificate for localhost), so that
+# test_pq_static can show the statically linked OpenSSL at work. Unix-socket clients are unaffected.
+openssl req -new -x509 -days 2 -nodes -subj /CN=localhost -keyout "$PG_DIR/data/server.key" \
+  -out "$PG_DIR/data/server.crt" >/dev/null 2>&1 &&
+  chown "$(stat -c %U "$PG_DIR/data")" "$PG_DIR/data/server.key" "$PG_DIR/data/server.crt" &&
+  chmod 600 "$PG_DIR/data/server.key" &&
+  psql_admin -c 'ALTER SYSTEM SET ssl = on' -c 'SELECT pg_reload_conf()' >/dev/null ||
+  echo "FAIL setup: TLS could not be turned on in the test cluster" | tee -a "$TEST_RESULTS"
 echo "test stack in $VAR_DIR, http $HTTP_PORT, postgres $PG_PORT"
 # Unit tests, some of which (the pool's) talk to this real server.
 run_unit

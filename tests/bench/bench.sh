@@ -206,10 +206,6 @@ rss_of() { # route -> "workers rss_kb hwm_kb anon_kb pss_kb", each the max over 
     END {print n + 0, mr + 0, mh + 0, ma + 0, mp + 0}'
 }
 for r in $ROUTES "$HELLO"; do echo "$r $(rss_of "$r")"; done > "$OUT/rss"
-# The floor: a process that only loads libpq, in the workers' environment (GNUTLS_NO_IMPLICIT_INIT).
-${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -I/usr/include/postgresql -o "$BENCH_DIR/libpq_floor" \
-  "$ROOT/tests/bench/libpq_floor.c" -lpq
-GNUTLS_NO_IMPLICIT_INIT=1 "$BENCH_DIR/libpq_floor" | awk '{v[NR] = $2} END {print v[1], v[2]}' > "$OUT/rss_floor"
 
 # ---- cold start: restart a route's workers, time the first request ----------------------
 
@@ -301,10 +297,6 @@ while read -r r n rss hwm anon pss; do
   fi
   printf '%-22s %7s %10s %10s %10s %8s  %s\n' "$r" "$n" "$rss" "$hwm" "$anon" "$pss" "$verdict"
 done < "$OUT/rss"
-read -r floor_rss floor_anon < "$OUT/rss_floor"
-printf '%-22s %7s %10s %10s %10s %8s  %s\n' libpq_floor 1 "$floor_rss" - "$floor_anon" - \
-  "reference: a process that only loads libpq (its TLS, Kerberos and LDAP libraries)"
-
 echo
 echo "cold start: first request after \`make restart\` of the route's workers ($COLD_REPEATS restarts each;" \
      "target p50 < $COLD_MAX_MS ms); ready_ms: how long the restart took until the new workers had warmed up"
