@@ -206,6 +206,19 @@ int budget_waiters(void)
     return shared == NULL ? -1 : semctl(sem_id, 1, GETVAL);
 }
 
+int budget_usage(int *in_use, int *waiting)
+{
+    unsigned short values[2];
+    union semun arg = {.array = values};
+
+    *in_use = *waiting = -1;
+    if (shared == NULL || semctl(sem_id, 0, GETALL, arg) != 0)
+        return -1;
+    *in_use = shared->budget - values[0];
+    *waiting = values[1];
+    return 0;
+}
+
 int budget_limit(void)
 {
     return shared == NULL ? -1 : shared->budget;

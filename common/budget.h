@@ -83,6 +83,10 @@ void budget_give(void);
 /* Slots in use and workers waiting, host-wide; -1 when not attached. */
 int budget_in_use(void);
 int budget_waiters(void);
+
+/* Both of the above read at one instant (one system call). Returns 0, or -1 when not
+ * attached (both then -1). */
+int budget_usage(int *in_use, int *waiting);
 int budget_limit(void);
 
 /* The shared segment (NULL when not attached), read-only use by reporting routes. */

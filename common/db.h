@@ -30,7 +30,10 @@ cJSON *db_query_json(http_request_t *req, http_response_t *res, const char *sql,
 /* Gives the request's connection back to the pool (the runtime calls this after the handler). */
 void db_release(http_request_t *req);
 
-/* Round-trip latency of "SELECT 1" in ms through the pool, or -1 with res set. */
-double db_ping(http_request_t *req, http_response_t *res);
+/* Round-trip latency of "SELECT 1" in ms through the pool, or -1 with res set. A successful
+ * round trip that was sent after this request arrived (one made for another request accepted
+ * in the same batch, see route_t.accept_batch) answers for it as well: then no query is sent,
+ * its latency is returned and *shared is set. A failure is never shared. */
+double db_ping(http_request_t *req, http_response_t *res, bool *shared);
 
 #endif

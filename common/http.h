@@ -35,6 +35,7 @@ typedef struct http_request {
     const char *authorization;
     const char *remote_addr;
     char request_id[65];
+    int64_t arrived_us;          /* monotonic time of its accept */
     http_param_t params[HTTP_MAX_PARAMS];
     int nparams;
     char *body;                  /* NUL-terminated; NULL without a body */

@@ -32,14 +32,18 @@ void log_set_tag(const char *tag)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     static const char *const labels[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    /* Cached: getpid() is a system call, and no program here forks once it logs. */
+    static pid_t pid;
     char ts[32], line[2048];
     va_list ap;
     int n;
 
     if (level < threshold)
         return;
+    if (pid == 0)
+        pid = getpid();
     time_format_rfc3339(time_now_ms(), ts, sizeof ts);
-    n = snprintf(line, sizeof line, "%s %s %s[%d] ", ts, labels[level], log_tag, (int)getpid());
+    n = snprintf(line, sizeof line, "%s %s %s[%d] ", ts, labels[level], log_tag, (int)pid);
     va_start(ap, fmt);
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);

@@ -688,19 +688,22 @@ void pool_figures_json(cJSON *obj, const pool_figures_t *f)
 void pool_status_json(cJSON *obj)
 {
     cJSON *budget = cJSON_CreateObject();
+    int in_use, waiting;
+    bool attached = budget_usage(&in_use, &waiting) == 0;
+
     cJSON_AddBoolToObject(obj, "pool_initialized", pool.initialized);
     cJSON_AddBoolToObject(obj, "pool_exists", pool.initialized);
     cJSON_AddBoolToObject(obj, "database_url_set", cfg.database_url != NULL);
     cJSON_AddNumberToObject(obj, "max", pool.max);
     cJSON_AddNumberToObject(obj, "min", cfg.pool_min);
-    cJSON_AddNumberToObject(obj, "waiting", budget_attached() ? budget_waiters() : 0);
+    cJSON_AddNumberToObject(obj, "waiting", attached ? waiting : 0);
     if (pool.initialized)
         pool_figures_json(obj, pool.fig);
-    cJSON_AddBoolToObject(budget, "enforced", budget_attached());
-    if (budget_attached()) {
+    cJSON_AddBoolToObject(budget, "enforced", attached);
+    if (attached) {
         cJSON_AddNumberToObject(budget, "limit", budget_limit());
-        cJSON_AddNumberToObject(budget, "in_use", budget_in_use());
-        cJSON_AddNumberToObject(budget, "waiting", budget_waiters());
+        cJSON_AddNumberToObject(budget, "in_use", in_use);
+        cJSON_AddNumberToObject(budget, "waiting", waiting);
     }
     cJSON_AddItemToObject(obj, "host_budget", budget);
 }

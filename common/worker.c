@@ -24,6 +24,7 @@
 
 static volatile sig_atomic_t stop_requested;
 static int64_t started_ms;
+static int my_pid;
 static worker_slot_t *slot;
 static unsigned long long request_seq;
 
@@ -51,6 +52,11 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+int worker_pid(void)
+{
+    return my_pid;
+}
+
 long long worker_uptime_ms(void)
 {
     return (long long)(time_now_ms() - started_ms);
@@ -68,7 +74,7 @@ static void set_request_id(http_request_t *req)
         memcpy(req->request_id, given, len + 1);
         return;
     }
-    snprintf(req->request_id, sizeof req->request_id, "%x-%llx-%llx", (unsigned)getpid(),
+    snprintf(req->request_id, sizeof req->request_id, "%x-%llx-%llx", (unsigned)my_pid,
              (unsigned long long)time_now_ms(), ++request_seq);
 }
 
@@ -157,9 +163,10 @@ static void record(int status, int64_t duration_us)
         __atomic_add_fetch(&slot->status_4xx, 1, __ATOMIC_RELAXED);
 }
 
-static void serve(const route_t *route, FCGX_Request *fcgi)
+/* Serves one accepted request; its duration counts from its accept. */
+static void serve(const route_t *route, FCGX_Request *fcgi, int64_t accepted_us)
 {
-    int64_t t0 = time_mono_us(), duration;
+    int64_t t0 = accepted_us, duration;
     http_request_t req;
     http_response_t res;
     int sent;
@@ -167,6 +174,7 @@ static void serve(const route_t *route, FCGX_Request *fcgi)
     memset(&req, 0, sizeof req);
     memset(&res, 0, sizeof res);
     req.fcgi = fcgi;
+    req.arrived_us = accepted_us;
     req.method = FCGX_GetParam("REQUEST_METHOD", fcgi->envp);
     req.method = req.method != NULL ? req.method : "GET";
     req.content_type = FCGX_GetParam("CONTENT_TYPE", fcgi->envp);
@@ -176,14 +184,14 @@ static void serve(const route_t *route, FCGX_Request *fcgi)
 
     dispatch(route, &req, &res);
     db_release(&req);
-    http_add_header(&res, "X-Worker-Pid", "%d", (int)getpid());
+    http_add_header(&res, "X-Worker-Pid", "%d", my_pid);
     http_add_header(&res, "X-Worker-Uptime-Ms", "%lld", worker_uptime_ms());
     sent = http_send(&req, &res);
     duration = time_mono_us() - t0;
     record(res.status, duration);
     log_info("access route=%s method=%s status=%d duration_us=%lld request_id=%s pid=%d%s",
-             route->name, req.method, res.status, (long long)duration, req.request_id,
-             (int)getpid(), sent == 0 ? "" : " client_gone=1");
+             route->name, req.method, res.status, (long long)duration, req.request_id, my_pid,
+             sent == 0 ? "" : " client_gone=1");
     http_request_free(&req);
     http_response_free(&res);
 }
@@ -203,7 +211,8 @@ static void warm_up(const route_t *route)
         memset(&req, 0, sizeof req);
         memset(&res, 0, sizeof res);
         req.method = "GET";
-        snprintf(req.request_id, sizeof req.request_id, "warm-up-%d", (int)getpid());
+        req.arrived_us = time_mono_us();
+        snprintf(req.request_id, sizeof req.request_id, "warm-up-%d", my_pid);
         res.status = 200;
         route->get(&req, &res);
         db_release(&req);
@@ -249,15 +258,31 @@ static bool wait_for_client(void)
     return false;
 }
 
+/* Accepts up to max waiting requests from the non-blocking listen socket, noting when each
+ * was accepted. Returns how many; *rc is the result of the accept that ended the batch
+ * (-EAGAIN when no more were waiting). */
+static int accept_requests(FCGX_Request *fcgi, int64_t *accepted_us, int max, int *rc)
+{
+    int n = 0;
+    while (n < max && (*rc = FCGX_Accept_r(&fcgi[n])) >= 0)
+        accepted_us[n++] = time_mono_us();
+    return n;
+}
+
 int worker_main(const route_t *route)
 {
     char err[256];
-    FCGX_Request fcgi;
+    FCGX_Request fcgi[WORKER_ACCEPT_BATCH_MAX];
+    int64_t accepted_us[WORKER_ACCEPT_BATCH_MAX];
+    int batch = route->accept_batch < 1                         ? 1
+                : route->accept_batch > WORKER_ACCEPT_BATCH_MAX ? WORKER_ACCEPT_BATCH_MAX
+                                                                : route->accept_batch;
     long served = 0;
     const char *exit_reason = "signal";
 
     install_signals();
     started_ms = time_now_ms();
+    my_pid = (int)getpid();
     log_set_tag(route->name);
     if (config_load(err, sizeof err) != 0) {
         log_error("configuration: %s", err);
@@ -270,9 +295,11 @@ int worker_main(const route_t *route)
     slot = budget_claim_slot(route->name);
     pool_init(route->name, slot);
     pool_set_settings(route->db_settings);
-    if (FCGX_Init() != 0 || FCGX_InitRequest(&fcgi, LISTEN_FD, 0) != 0) {
-        log_error("cannot initialise FastCGI");
-        return 2;
+    for (int i = 0; i < batch; i++) {
+        if ((i == 0 && FCGX_Init() != 0) || FCGX_InitRequest(&fcgi[i], LISTEN_FD, 0) != 0) {
+            log_error("cannot initialise FastCGI");
+            return 2;
+        }
     }
     /* Non-blocking accept: of several workers woken for one connection, the losers go back
      * to poll instead of sleeping in accept() where they could not tend their pools. */
@@ -282,17 +309,23 @@ int worker_main(const route_t *route)
              cfg.pool_min);
 
     while (wait_for_client()) {
-        int rc = FCGX_Accept_r(&fcgi);
-        if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)
+        int rc = -EAGAIN, max = batch, n;
+        if (cfg.max_requests > 0 && cfg.max_requests - served < max)
+            max = (int)(cfg.max_requests - served);
+        n = accept_requests(fcgi, accepted_us, max, &rc);
+        if (n == 0 && (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR))
             continue;
-        if (rc < 0) {
+        if (n == 0) {
             log_error("accept failed: %s", strerror(-rc));
             exit_reason = "accept error";
             break;
         }
-        serve(route, &fcgi);
-        FCGX_Finish_r(&fcgi);
-        served++;
+        /* Every accepted request is answered, also after a stop signal. */
+        for (int i = 0; i < n; i++) {
+            serve(route, &fcgi[i], accepted_us[i]);
+            FCGX_Finish_r(&fcgi[i]);
+        }
+        served += n;
         if (cfg.max_requests > 0 && served >= cfg.max_requests) {
             exit_reason = "max requests";
             break;

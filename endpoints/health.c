@@ -1,6 +1,11 @@
-/* health.c -- GET /api/health: liveness and readiness, through the pool. No auth. */
+/* health.c -- GET /api/health: liveness and readiness, through the pool. No auth.
+ *
+ * Health checks that arrive together share one database round trip: the worker accepts every
+ * waiting request (up to 16) before it answers the first, and the SELECT 1 sent for the first,
+ * after all of them had arrived, answers for each. Those answers carry the same latency_ms and
+ * "shared": true. A check that arrives later gets a round trip of its own, and a failed round
+ * trip is never shared. */
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "db.h"
@@ -28,7 +33,8 @@ static cJSON *configuration_check(int *missing_count)
 
 static int get_health(http_request_t *req, http_response_t *res)
 {
-    double latency_ms = db_ping(req, res);
+    bool shared;
+    double latency_ms = db_ping(req, res, &shared);
     cJSON *body = cJSON_CreateObject(), *checks, *database, *pool, *worker;
     int missing;
 
@@ -38,6 +44,7 @@ static int get_health(http_request_t *req, http_response_t *res)
         cJSON_AddStringToObject(database, "status", "ok");
         cJSON_AddNumberToObject(database, "latency_ms", latency_ms);
         cJSON_AddStringToObject(database, "message", "SELECT 1 through the pool succeeded");
+        cJSON_AddBoolToObject(database, "shared", shared);
     } else {
         const cJSON *msg = cJSON_GetObjectItemCaseSensitive(res->body, "message");
         cJSON_AddStringToObject(database, "status", "error");
@@ -57,7 +64,7 @@ static int get_health(http_request_t *req, http_response_t *res)
     cJSON_AddStringToObject(body, "environment", cfg.environment);
     cJSON_AddItemToObject(body, "checks", checks);
     worker = cJSON_AddObjectToObject(body, "worker");
-    cJSON_AddNumberToObject(worker, "pid", getpid());
+    cJSON_AddNumberToObject(worker, "pid", worker_pid());
     cJSON_AddNumberToObject(worker, "uptime_ms", (double)worker_uptime_ms());
 
     return http_respond(res, latency_ms < 0 ? 503 : 200, body);
@@ -66,6 +73,7 @@ static int get_health(http_request_t *req, http_response_t *res)
 static const route_t route = {
     .name = "health",
     .get = get_health,
+    .accept_batch = WORKER_ACCEPT_BATCH_MAX,
 };
 
 ROUTE_MAIN(route)

@@ -109,10 +109,12 @@ static cJSON *connections(cJSON *data)
 {
     cJSON *c = cJSON_CreateObject(), *routes;
     fleet_t *fleet = fleet_collect();
+    int in_use, waiting;
 
+    budget_usage(&in_use, &waiting);
     add_figure(c, "budget", budget_limit());
-    add_figure(c, "open_host_wide", budget_in_use());
-    add_figure(c, "waiting", budget_waiters());
+    add_figure(c, "open_host_wide", in_use);
+    add_figure(c, "waiting", waiting);
     cJSON_AddItemToObject(c, "server_side", cJSON_DetachItemFromObject(data, "server_side"));
     cJSON_AddItemToObject(c, "max_connections",
                           cJSON_DetachItemFromObject(data, "max_connections"));

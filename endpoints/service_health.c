@@ -144,10 +144,11 @@ static cJSON *pool_node(const fleet_t *fleet, enum status *status)
 {
     const shared_segment_t *seg = budget_shared();
     const pool_figures_t *f;
-    int limit = budget_limit(), in_use = budget_in_use(), waiting = budget_waiters();
+    int limit = budget_limit(), in_use, waiting;
     double timeout_pct, wait_ms = -1;
     char text[320];
 
+    budget_usage(&in_use, &waiting);
     if (seg == NULL || fleet == NULL || limit < 0 || in_use < 0 || waiting < 0) {
         *status = UNKNOWN;
         return node("Connection Pool", UNKNOWN, IMPORTANCE_POOL, -1, -1,

@@ -415,9 +415,14 @@ static void test_budget_exhausted_times_out(void **state)
     const char *why;
     db_conn_t *held;
     int64_t t0, took;
+    int in_use, waiting;
     (void)state;
     held = must_acquire();
     assert_int_equal(budget_in_use(), 1);
+    /* Both figures at one instant, as health and monitoring report them. */
+    assert_int_equal(budget_usage(&in_use, &waiting), 0);
+    assert_int_equal(in_use, 1);
+    assert_int_equal(waiting, 0);
     t0 = time_mono_us();
     assert_null(pool_acquire(300, &err, &why));
     took = time_mono_us() - t0;
