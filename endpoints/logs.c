@@ -243,9 +243,11 @@ static const char *cell(const PGresult *r, int row, enum col c)
     return PQgetisnull(r, row, c) ? NULL : PQgetvalue(r, row, c);
 }
 
+/* name must be a string constant: the object keeps the pointer (a page has 650 of them). */
 static void add_text(cJSON *obj, const char *name, const char *text)
 {
-    cJSON_AddItemToObject(obj, name, text != NULL ? cJSON_CreateString(text) : cJSON_CreateNull());
+    cJSON_AddItemToObjectCS(obj, name,
+                            text != NULL ? cJSON_CreateString(text) : cJSON_CreateNull());
 }
 
 /* One page row as the API's log object. Numbers and tags go out as the server wrote them. */
@@ -260,13 +262,14 @@ static cJSON *log_entry_json(const PGresult *r, int row)
     add_text(entry, "level", cell(r, row, C_LEVEL));
     add_text(entry, "message", cell(r, row, C_MESSAGE));
     add_text(entry, "source", cell(r, row, C_SOURCE));
-    cJSON_AddItemToObject(entry, "responseTime",
-                          rt != NULL ? cJSON_CreateRaw(rt) : cJSON_CreateNull());
+    cJSON_AddItemToObjectCS(entry, "responseTime",
+                            rt != NULL ? cJSON_CreateRaw(rt) : cJSON_CreateNull());
     add_text(entry, "host", cell(r, row, C_HOST));
     add_text(entry, "service", cell(r, row, C_SERVICE));
     add_text(entry, "category", cell(r, row, C_CATEGORY));
-    cJSON_AddItemToObject(entry, "tags", cJSON_CreateRaw(PQgetvalue(r, row, C_TAGS)));
-    cJSON_AddBoolToObject(entry, "isAnomaly", PQgetvalue(r, row, C_ANOMALY)[0] == 't');
+    cJSON_AddItemToObjectCS(entry, "tags", cJSON_CreateRaw(PQgetvalue(r, row, C_TAGS)));
+    cJSON_AddItemToObjectCS(entry, "isAnomaly",
+                            cJSON_CreateBool(PQgetvalue(r, row, C_ANOMALY)[0] == 't'));
     add_text(entry, "sessionId", cell(r, row, C_SESSION));
     add_text(entry, "ipAddress", cell(r, row, C_IP));
     return entry;
