@@ -20,8 +20,8 @@ CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Icommon -I/usr/includ
 PG_LIBDIR := /usr/lib/postgresql/15/lib
 PQ_STATIC  = $(BUILD)/common/pq_static.o
 LDFLAGS   += -no-pie -L$(PG_LIBDIR)
-LDLIBS     = -Wl,-Bstatic -lpq -lpgcommon_shlib -lpgport_shlib -lssl -lcrypto -Wl,-Bdynamic \
-             $(PQ_STATIC) -lfcgi -lcjson -lm
+LDLIBS    := -Wl,-Bstatic -lpq -lpgcommon_shlib -lpgport_shlib -lssl -lcrypto -Wl,-Bdynamic \
+             -lfcgi -lcjson -lm
 
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -53,14 +53,14 @@ $(LIBCOMMON): $(COMMON_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/endpoints/%: $(BUILD)/endpoints/%.o $(LIBCOMMON) $(PQ_STATIC)
-	$(CC) $(LDFLAGS) $(filter-out $(PQ_STATIC),$^) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tools/%: $(BUILD)/tools/%.o $(LIBCOMMON) $(PQ_STATIC)
-	$(CC) $(LDFLAGS) $(filter-out $(PQ_STATIC),$^) $(LDLIBS) -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(LIBCOMMON) $(PQ_STATIC)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $(filter-out $(PQ_STATIC),$^) $(LDLIBS) -lcmocka -o $@
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -10,8 +10,8 @@
  * - LDAP lookups of connection services (ldap:// lines in pg_service.conf). These fail as
  *   "could not create LDAP structure".
  * The signatures are those of MIT Kerberos' gssapi.h and OpenLDAP's ldap.h, with their
- * opaque handle types spelled as pointers. This file is linked after libpq. It is not part of
- * libcommon.a. */
+ * opaque handle types spelled as pointers. Every program links this object itself, not through
+ * libcommon.a, from which the linker would take it only for a symbol needed before libpq. */
 #include <stddef.h>
 #include <stdint.h>
 
