@@ -9,6 +9,8 @@
 #include <strings.h>
 
 #include "config.h"
+#include "jsonout.h"
+#include "textbuf.h"
 #include "timeutil.h"
 
 int http_hex_value(char c)
@@ -307,33 +309,34 @@ static const char *status_text(int status)
     }
 }
 
+/* A response is composed here, head and body, and written in one piece. The buffer is kept
+ * for the next response unless a large one made it grow past RESPONSE_BUF_KEEP. */
+#define RESPONSE_BUF_KEEP (256 * 1024)
+static text_buf_t response_buf;
+
 int http_send(http_request_t *req, http_response_t *res)
 {
-    char head[2048];
-    char *json = NULL;
-    int n, rc = 0;
+    text_buf_t *out = &response_buf;
+    int rc = 0;
 
     if (res->body != NULL && cJSON_GetObjectItemCaseSensitive(res->body, "timestamp") == NULL)
         json_add_time(res->body, "timestamp", time_now_ms());
-    n = snprintf(head, sizeof head,
-                 "Status: %d %s\r\n"
-                 "Access-Control-Allow-Origin: *\r\n"
-                 "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
-                 "Access-Control-Allow-Headers: Content-Type, Authorization\r\n"
-                 "X-Request-Id: %s\r\n"
-                 "%s%s\r\n",
-                 res->status, status_text(res->status), req->request_id, res->headers,
-                 res->body != NULL ? "Content-Type: application/json\r\n" : "");
-    if (n < 0 || (size_t)n >= sizeof head)
-        return -1;
-    if (FCGX_PutStr(head, n, req->fcgi->out) < 0)
+    text_buf_reset(out);
+    text_buf_printf(out,
+                    "Status: %d %s\r\n"
+                    "Access-Control-Allow-Origin: *\r\n"
+                    "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+                    "Access-Control-Allow-Headers: Content-Type, Authorization\r\n"
+                    "X-Request-Id: %s\r\n"
+                    "%s%s\r\n",
+                    res->status, status_text(res->status), req->request_id, res->headers,
+                    res->body != NULL ? "Content-Type: application/json\r\n" : "");
+    if (res->body != NULL && json_write(res->body, out) != 0)
         rc = -1;
-    if (res->body != NULL) {
-        json = cJSON_PrintUnformatted(res->body);
-        if (json == NULL || FCGX_PutStr(json, (int)strlen(json), req->fcgi->out) < 0)
-            rc = -1;
-        free(json);
-    }
+    if (rc != 0 || out->failed || FCGX_PutStr(out->data, (int)out->len, req->fcgi->out) < 0)
+        rc = -1;
+    if (out->cap > RESPONSE_BUF_KEEP)
+        text_buf_free(out);
     return rc;
 }
 

@@ -15,6 +15,12 @@ typedef struct text_buf {
 
 void text_buf_printf(text_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Appends n bytes of s. */
+void text_buf_append(text_buf_t *b, const char *s, size_t n);
+
+/* Empties the buffer and keeps its memory for reuse. */
+void text_buf_reset(text_buf_t *b);
+
 /* Frees the text and zeroes the buffer for reuse. */
 void text_buf_free(text_buf_t *b);
 
