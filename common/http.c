@@ -309,34 +309,43 @@ static const char *status_text(int status)
     }
 }
 
-/* A response is composed here, head and body, and written in one piece. The buffer is kept
- * for the next response unless a large one made it grow past RESPONSE_BUF_KEEP. */
+/* A response's body is composed first, so that its head can give its length (nginx then
+ * passes the response on as it is instead of chunking it), and both go out together. The
+ * buffers are kept for the next response unless a large one made them grow past
+ * RESPONSE_BUF_KEEP. */
 #define RESPONSE_BUF_KEEP (256 * 1024)
-static text_buf_t response_buf;
+static text_buf_t head_buf, body_buf;
 
 int http_send(http_request_t *req, http_response_t *res)
 {
-    text_buf_t *out = &response_buf;
     int rc = 0;
 
     if (res->body != NULL && cJSON_GetObjectItemCaseSensitive(res->body, "timestamp") == NULL)
         json_add_time(res->body, "timestamp", time_now_ms());
-    text_buf_reset(out);
-    text_buf_printf(out,
+    text_buf_reset(&head_buf);
+    text_buf_reset(&body_buf);
+    if (res->body != NULL && json_write(res->body, &body_buf) != 0)
+        rc = -1;
+    text_buf_printf(&head_buf,
                     "Status: %d %s\r\n"
                     "Access-Control-Allow-Origin: *\r\n"
                     "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
                     "Access-Control-Allow-Headers: Content-Type, Authorization\r\n"
                     "X-Request-Id: %s\r\n"
-                    "%s%s\r\n",
-                    res->status, status_text(res->status), req->request_id, res->headers,
-                    res->body != NULL ? "Content-Type: application/json\r\n" : "");
-    if (res->body != NULL && json_write(res->body, out) != 0)
+                    "%s",
+                    res->status, status_text(res->status), req->request_id, res->headers);
+    if (res->body != NULL)
+        text_buf_printf(&head_buf, "Content-Type: application/json\r\nContent-Length: %zu\r\n",
+                        body_buf.len);
+    text_buf_append(&head_buf, "\r\n", 2);
+    if (rc != 0 || head_buf.failed || body_buf.failed ||
+        FCGX_PutStr(head_buf.data, (int)head_buf.len, req->fcgi->out) < 0 ||
+        (body_buf.len > 0 && FCGX_PutStr(body_buf.data, (int)body_buf.len, req->fcgi->out) < 0))
         rc = -1;
-    if (rc != 0 || out->failed || FCGX_PutStr(out->data, (int)out->len, req->fcgi->out) < 0)
-        rc = -1;
-    if (out->cap > RESPONSE_BUF_KEEP)
-        text_buf_free(out);
+    if (body_buf.cap > RESPONSE_BUF_KEEP)
+        text_buf_free(&body_buf);
+    if (head_buf.cap > RESPONSE_BUF_KEEP)
+        text_buf_free(&head_buf);
     return rc;
 }
 

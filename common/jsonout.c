@@ -64,59 +64,87 @@ static int close_enough(double a, double b)
     return fabs(a - b) <= max * DBL_EPSILON;
 }
 
-static void write_number(double d, text_buf_t *out)
+/* Adds n written bytes to out's length. */
+static void wrote(text_buf_t *out, const char *start, const char *end)
 {
-    char buf[32];
-    size_t n;
-
-    if (isnan(d) || isinf(d)) {
-        text_buf_append(out, "null", 4);
-        return;
-    }
-    n = format_fast(d, buf);
-    if (n == 0) {
-        /* cJSON's way: 15 significant digits when they read back, else 17. */
-        n = (size_t)snprintf(buf, sizeof buf, "%1.15g", d);
-        if (!close_enough(strtod(buf, NULL), d))
-            n = (size_t)snprintf(buf, sizeof buf, "%1.17g", d);
-    }
-    text_buf_append(out, buf, n);
+    out->len += (size_t)(end - start);
+    out->data[out->len] = '\0';
 }
 
+static void write_number(double d, text_buf_t *out)
+{
+    char *p = text_buf_reserve(out, 32);
+    size_t n;
+
+    if (p == NULL)
+        return;
+    if (isnan(d) || isinf(d)) {
+        memcpy(p, "null", 4);
+        n = 4;
+    } else if ((n = format_fast(d, p)) == 0) {
+        /* cJSON's way: 15 significant digits when they read back, else 17. */
+        n = (size_t)snprintf(p, 32, "%1.15g", d);
+        if (!close_enough(strtod(p, NULL), d))
+            n = (size_t)snprintf(p, 32, "%1.17g", d);
+    }
+    wrote(out, p, p + n);
+}
+
+/* Bytes that cJSON writes escaped: controls, the quote and the backslash. */
+static const unsigned char escaped[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
+};
+
+/* A string in quotes, escaped as cJSON escapes it. Room is made once, for the worst case of
+ * every byte escaped as \u00XX, and runs of plain bytes are copied whole. */
 static void write_string(const char *s, text_buf_t *out)
 {
     static const char hex[] = "0123456789abcdef";
-    const char *run = s;
+    size_t len = s != NULL ? strlen(s) : 0, i = 0;
+    char *start = text_buf_reserve(out, len * 6 + 2), *p = start;
 
-    text_buf_append(out, "\"", 1);
-    for (; s != NULL && *s != '\0'; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[6] = {'\\', 0, '0', '0', 0, 0};
-        size_t len = 2;
-
-        if (c >= 32 && c != '"' && c != '\\')
-            continue;
-        text_buf_append(out, run, (size_t)(s - run));
-        run = s + 1;
+    if (p == NULL)
+        return;
+    *p++ = '"';
+    while (i < len) {
+        size_t run = i;
+        unsigned char c;
+        while (i < len && !escaped[(unsigned char)s[i]])
+            i++;
+        memcpy(p, s + run, i - run);
+        p += i - run;
+        if (i == len)
+            break;
+        c = (unsigned char)s[i++];
+        *p++ = '\\';
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\b': esc[1] = 'b'; break;
-        case '\f': esc[1] = 'f'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\r': esc[1] = 'r'; break;
-        case '\t': esc[1] = 't'; break;
+        case '"': *p++ = '"'; break;
+        case '\\': *p++ = '\\'; break;
+        case '\b': *p++ = 'b'; break;
+        case '\f': *p++ = 'f'; break;
+        case '\n': *p++ = 'n'; break;
+        case '\r': *p++ = 'r'; break;
+        case '\t': *p++ = 't'; break;
         default:
-            esc[1] = 'u';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            len = 6;
+            memcpy(p, "u00", 3);
+            p[3] = hex[c >> 4];
+            p[4] = hex[c & 15];
+            p += 5;
         }
-        text_buf_append(out, esc, len);
     }
-    if (s != NULL)
-        text_buf_append(out, run, (size_t)(s - run));
-    text_buf_append(out, "\"", 1);
+    *p++ = '"';
+    wrote(out, start, p);
+}
+
+/* One punctuation byte. */
+static void write_char(char c, text_buf_t *out)
+{
+    char *p = text_buf_reserve(out, 1);
+    if (p != NULL) {
+        *p = c;
+        wrote(out, p, p + 1);
+    }
 }
 
 int json_write(const cJSON *item, text_buf_t *out)
@@ -138,18 +166,18 @@ int json_write(const cJSON *item, text_buf_t *out)
         break;
     case cJSON_Array:
     case cJSON_Object:
-        text_buf_append(out, (item->type & 0xFF) == cJSON_Array ? "[" : "{", 1);
+        write_char((item->type & 0xFF) == cJSON_Array ? '[' : '{', out);
         for (child = item->child; child != NULL; child = child->next) {
             if (child != item->child)
-                text_buf_append(out, ",", 1);
+                write_char(',', out);
             if ((item->type & 0xFF) == cJSON_Object) {
                 write_string(child->string, out);
-                text_buf_append(out, ":", 1);
+                write_char(':', out);
             }
             if (json_write(child, out) != 0)
                 return -1;
         }
-        text_buf_append(out, (item->type & 0xFF) == cJSON_Array ? "]" : "}", 1);
+        write_char((item->type & 0xFF) == cJSON_Array ? ']' : '}', out);
         break;
     default: return -1;
     }

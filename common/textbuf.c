@@ -50,6 +50,11 @@ void text_buf_printf(text_buf_t *b, const char *fmt, ...)
         b->len += (size_t)n;
 }
 
+char *text_buf_grow(text_buf_t *b, size_t n)
+{
+    return reserve(b, n) ? b->data + b->len : NULL;
+}
+
 void text_buf_append(text_buf_t *b, const char *s, size_t n)
 {
     if (!reserve(b, n))

@@ -15,6 +15,14 @@ typedef struct text_buf {
 
 void text_buf_printf(text_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Makes room for n more bytes and a terminating NUL, and returns where they go; the caller
+ * writes up to n bytes there and adds what it wrote to len. NULL once an allocation failed. */
+char *text_buf_grow(text_buf_t *b, size_t n);
+static inline char *text_buf_reserve(text_buf_t *b, size_t n)
+{
+    return !b->failed && b->cap - b->len > n ? b->data + b->len : text_buf_grow(b, n);
+}
+
 /* Appends n bytes of s. */
 void text_buf_append(text_buf_t *b, const char *s, size_t n);
 

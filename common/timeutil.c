@@ -22,13 +22,39 @@ int64_t time_mono_us(void)
 
 char *time_format_rfc3339(int64_t epoch_ms, char *buf, size_t len)
 {
+    /* The date and time of day are formatted once a second: a response or a log line of the
+     * same second only adds its milliseconds. */
+    static time_t cached_secs;
+    static char prefix[32];
+    static size_t prefix_len;
     /* Floor division, so that instants before 1970 keep a positive millisecond part. */
     int64_t ms = ((epoch_ms % 1000) + 1000) % 1000;
     time_t secs = (time_t)((epoch_ms - ms) / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)ms);
+    char text[48];
+    size_t n;
+
+    if (prefix_len == 0 || secs != cached_secs) {
+        struct tm tm;
+        int w;
+        gmtime_r(&secs, &tm);
+        w = snprintf(prefix, sizeof prefix, "%04d-%02d-%02dT%02d:%02d:%02d", tm.tm_year + 1900,
+                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        prefix_len = w > 0 && (size_t)w < sizeof prefix ? (size_t)w : 0;
+        cached_secs = secs;
+    }
+    memcpy(text, prefix, prefix_len);
+    n = prefix_len;
+    text[n++] = '.';
+    text[n++] = (char)('0' + ms / 100);
+    text[n++] = (char)('0' + ms / 10 % 10);
+    text[n++] = (char)('0' + ms % 10);
+    text[n++] = 'Z';
+    text[n] = '\0';
+    if (len > 0) {
+        n = n < len - 1 ? n : len - 1;
+        memcpy(buf, text, n);
+        buf[n] = '\0';
+    }
     return buf;
 }
 

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "log.h"
 #include "pool.h"
+#include "reqmem.h"
 #include "timeutil.h"
 
 #define LISTEN_FD 0
@@ -194,6 +195,7 @@ static void serve(const route_t *route, FCGX_Request *fcgi, int64_t accepted_us)
              sent == 0 ? "" : " client_gone=1");
     http_request_free(&req);
     http_response_free(&res);
+    reqmem_reset();
 }
 
 /* Before the first accept: opens POOL_MIN connections and, when that keeps any, answers one
@@ -219,8 +221,19 @@ static void warm_up(const route_t *route)
         log_info("warm-up GET answered %d", res.status);
         http_request_free(&req);
         http_response_free(&res);
+        reqmem_reset();
     }
     __atomic_store_n(&slot->ready, 1, __ATOMIC_RELEASE);
+}
+
+/* Pool upkeep (top-ups, idle closes, budget give-back) when it is due, or at once. */
+static int64_t last_maintain_us;
+static void maintain(bool now)
+{
+    if (now || time_mono_us() - last_maintain_us >= MAINTAIN_EVERY_US) {
+        pool_maintain();
+        last_maintain_us = time_mono_us();
+    }
 }
 
 /* Waits for a connection on the listen socket, doing pool upkeep meanwhile. Returns true
@@ -228,7 +241,6 @@ static void warm_up(const route_t *route)
 static bool wait_for_client(void)
 {
     struct pollfd fds[1 + POOL_HARD_MAX];
-    int64_t last_maintain = time_mono_us();
 
     while (!stop_requested) {
         int n = pool_poll_fds(fds + 1, POOL_HARD_MAX);
@@ -244,10 +256,7 @@ static bool wait_for_client(void)
         }
         for (int i = 1; rc > 0 && i <= n; i++)
             pool_readable = pool_readable || fds[i].revents != 0;
-        if (pool_readable || time_mono_us() - last_maintain >= MAINTAIN_EVERY_US) {
-            pool_maintain();
-            last_maintain = time_mono_us();
-        }
+        maintain(pool_readable);
         if (rc > 0 && (fds[0].revents & POLLIN))
             return !stop_requested;
         if (rc > 0 && (fds[0].revents & (POLLERR | POLLNVAL))) {
@@ -293,6 +302,7 @@ int worker_main(const route_t *route)
     const char *exit_reason = "signal";
 
     install_signals();
+    reqmem_install();
     started_ms = time_now_ms();
     my_pid = (int)getpid();
     log_set_tag(route->name);
@@ -320,13 +330,19 @@ int worker_main(const route_t *route)
     log_info("worker ready in %lld ms (pool max %d, min %d)", worker_uptime_ms(), cfg.pool_max,
              cfg.pool_min);
 
-    while (wait_for_client()) {
+    /* While requests keep coming, the next ones are usually queued by the time a batch is
+     * answered: they are accepted straight away, and the worker waits in poll only when none
+     * is waiting. Pool upkeep still runs when due. */
+    last_maintain_us = time_mono_us();
+    for (bool busy = false; !stop_requested && (busy || wait_for_client());) {
         int rc = -EAGAIN, max = batch, n;
         if (cfg.max_requests > 0 && cfg.max_requests - served < max)
             max = (int)(cfg.max_requests - served);
         n = accept_requests(fcgi, accepted_us, max, &rc);
-        if (n == 0 && (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR))
+        if (n == 0 && (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR)) {
+            busy = false;
             continue;
+        }
         if (n == 0) {
             log_error("accept failed: %s", strerror(-rc));
             exit_reason = "accept error";
@@ -342,6 +358,8 @@ int worker_main(const route_t *route)
             exit_reason = "max requests";
             break;
         }
+        busy = true;
+        maintain(false);
     }
     pool_shutdown();
     budget_release_slot();

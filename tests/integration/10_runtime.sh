@@ -11,6 +11,8 @@ check "health pool has the original fields" jq -e '.checks.pool | .pool_initiali
 check "health pool has live figures" jq -e '.checks.pool | (.size >= 1) and (.connects >= 1) and (.host_budget.limit >= 1) and has("reconnects") and has("acquire_timeouts") and has("closes_by_reason")' "$BODY"
 check "health body has service, version, environment, timestamp" jq -e '.service == "Engineering Log Intelligence System" and (.version | length > 0) and (.environment | length > 0) and (.timestamp | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$"))' "$BODY"
 check "content type is application/json" [ "$(header Content-Type)" = application/json ]
+check "the body's length is given (Content-Length)" [ "$(header Content-Length)" = "$(stat -c %s "$BODY")" ]
+check "so nginx does not chunk the body" [ -z "$(header Transfer-Encoding)" ]
 check "CORS origin header" [ "$(header Access-Control-Allow-Origin)" = '*' ]
 check "CORS methods header" grep -qi '^Access-Control-Allow-Methods: GET, POST, OPTIONS' "$HEADERS"
 check "CORS headers header" grep -qi '^Access-Control-Allow-Headers: Content-Type, Authorization' "$HEADERS"
@@ -27,6 +29,7 @@ check "insane request id is replaced" [ "$(header X-Request-Id)" != 'badid;<scri
 http OPTIONS /api/health
 check "OPTIONS answers 204" [ "$STATUS" = 204 ]
 check "OPTIONS has no body" [ ! -s "$BODY" ]
+check "OPTIONS (204) has no Content-Length" [ -z "$(header Content-Length)" ]
 check "OPTIONS carries CORS" [ "$(header Access-Control-Allow-Origin)" = '*' ]
 
 http DELETE /api/health
