@@ -198,18 +198,24 @@ static void serve(const route_t *route, FCGX_Request *fcgi, int64_t accepted_us)
     reqmem_reset();
 }
 
-/* Before the first accept: opens POOL_MIN connections and, when that keeps any, answers one
- * GET without query or token internally (not counted, not logged as access), so that the
- * server's caches, the route's prepared statements and its plans are warm when the first
- * client arrives. With POOL_MIN=0 nothing would stay warm, so nothing is done. The route's
- * answer is logged; a failure (the database down) does not stop the worker. */
+/* Before the first accept: opens POOL_MIN connections and, when that keeps any, answers a GET
+ * without query or token internally WARM_UP_RUNS times (not counted, not logged as access), so
+ * that the server's caches, the route's prepared statements and its plans are warm when the
+ * first client arrives. A fresh server session needs more than one run: monitoring's statement
+ * took 55, 7, 5 and 4 ms in its first four runs on 1M rows. With POOL_MIN=0 nothing would stay
+ * warm, so nothing is done. The route's answers are logged; a failure (the database down) does
+ * not stop the worker. */
+#define WARM_UP_RUNS 3
 static void warm_up(const route_t *route)
 {
     http_request_t req;
     http_response_t res;
+    char took[64] = "";
+    size_t len = 0;
+    int runs = 0, status = 0;
 
     pool_maintain();
-    if (route->get != NULL && cfg.pool_min > 0) {
+    while (route->get != NULL && cfg.pool_min > 0 && runs < WARM_UP_RUNS) {
         memset(&req, 0, sizeof req);
         memset(&res, 0, sizeof res);
         req.method = "GET";
@@ -218,11 +224,18 @@ static void warm_up(const route_t *route)
         res.status = 200;
         route->get(&req, &res);
         db_release(&req);
-        log_info("warm-up GET answered %d", res.status);
+        status = res.status;
+        len += (size_t)snprintf(took + len, sizeof took - len, "%s%.1f", runs ? ", " : "",
+                                (double)(time_mono_us() - req.arrived_us) / 1000);
+        runs++;
         http_request_free(&req);
         http_response_free(&res);
         reqmem_reset();
+        if (status != 200)
+            break;
     }
+    if (runs > 0)
+        log_info("warm-up GET answered %d (%d runs: %s ms)", status, runs, took);
     __atomic_store_n(&slot->ready, 1, __ATOMIC_RELEASE);
 }
 
