@@ -298,10 +298,14 @@ MSG
 
 # ---- a private stack for tests and benchmarks ----------------------------------------
 
+# The port is below the kernel's range of ephemeral ports: a port from that range may be taken
+# as the source port of any outgoing connection (wrk's, psql's) between this probe and the bind.
 free_port() {
-  local p
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "${low:-0}" -gt 12000 ] 2>/dev/null || low=32768
   while :; do
-    p=$((20000 + RANDOM % 30000))
+    p=$((10000 + RANDOM % (low - 10000)))
     (echo >/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo $p; return; }
   done
 }

@@ -8,6 +8,13 @@ OTHER=$(mktemp -d /tmp/elog-run.XXXXXX)
 chmod 755 "$OTHER"
 PORT2=$(free_port)
 PGPORT2=$(free_port)
+# A free port is chosen below the ephemeral range, where no outgoing connection can take it
+# between the probe and the bind (a bench once lost nginx's port to one).
+low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+ports=$(for _ in $(seq 200); do free_port; done | sort -n)
+LAST_DETAIL="ephemeral from $low; chosen $(head -1 <<< "$ports")..$(tail -1 <<< "$ports")"
+check "200 free ports chosen, all between 10000 and the ephemeral range" \
+  [ "$(awk -v low="$low" '$1 >= 10000 && $1 < low' <<< "$ports" | wc -l)" = 200 ]
 # The harness exports the test stack's DATABASE_URL; make run without one means the embedded
 # cluster, so it is removed unless a call passes EXT_DATABASE_URL.
 mk() { env -u DATABASE_URL ${EXT_DATABASE_URL:+DATABASE_URL=$EXT_DATABASE_URL} make -s -C "$ROOT" "$@" VAR_DIR="$OTHER" HTTP_PORT="$PORT2" PG_PORT="$PGPORT2" SEED_ROWS=3000; }
