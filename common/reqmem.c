@@ -71,12 +71,18 @@ static void arena_free(void *p)
         free(h);
 }
 
+/* Under AddressSanitizer cJSON keeps malloc, so that every block stays visible to it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ON 0
+#else
+#define ARENA_ON 1
+#endif
+
 void reqmem_install(void)
 {
-#if !defined(__SANITIZE_ADDRESS__)
     cJSON_Hooks hooks = {.malloc_fn = arena_alloc, .free_fn = arena_free};
-    cJSON_InitHooks(&hooks);
-#endif
+    if (ARENA_ON)
+        cJSON_InitHooks(&hooks);
 }
 
 void reqmem_reset(void)
