@@ -1,5 +1,5 @@
-/* jsonout.c -- JSON output: members under constant keys, and a tree written to a buffer as
- * cJSON_PrintUnformatted would write it. */
+/* jsonout.c -- JSON output: a cJSON tree written to a text buffer as cJSON_PrintUnformatted
+ * would write it. */
 #include "jsonout.h"
 
 #include <float.h>
@@ -182,9 +182,4 @@ int json_write(const cJSON *item, text_buf_t *out)
     default: return -1;
     }
     return out->failed ? -1 : 0;
-}
-
-void json_add_number_const(cJSON *obj, const char *constant_name, double value)
-{
-    cJSON_AddItemToObjectCS(obj, constant_name, cJSON_CreateNumber(value));
 }

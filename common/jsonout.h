@@ -1,4 +1,4 @@
-/* jsonout.h -- JSON output: members under constant keys, and a tree written to a buffer.
+/* jsonout.h -- JSON output: a cJSON tree written to a text buffer.
  *
  * json_write's text is byte for byte what cJSON_PrintUnformatted gives (tests/unit/test_jsonout.c
  * compares the two), but a whole number or a figure of up to three decimals is written
@@ -10,10 +10,6 @@
 #include <cjson/cJSON.h>
 
 #include "textbuf.h"
-
-/* Adds a number under a key that must be a string constant: the object keeps the pointer
- * instead of a copy, which saves an allocation a figure. */
-void json_add_number_const(cJSON *obj, const char *constant_name, double value);
 
 /* Appends item's JSON text to out. Returns 0, or -1 when the tree holds an item cJSON would
  * refuse to print (an invalid type, a raw item without text) or memory ran out. */

@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "jsonout.h"
 #include "log.h"
 #include "timeutil.h"
 
@@ -666,24 +665,24 @@ int pool_retry_after_ms(void)
 void pool_figures_json(cJSON *obj, const pool_figures_t *f)
 {
     cJSON *closes = cJSON_AddObjectToObject(obj, "closes_by_reason");
-    json_add_number_const(obj, "size", f->open);
-    json_add_number_const(obj, "idle", f->idle);
-    json_add_number_const(obj, "in_use", f->in_use);
-    json_add_number_const(obj, "acquires", (double)f->acquires);
-    json_add_number_const(obj, "waits", (double)f->waits);
-    json_add_number_const(obj, "wait_ms_total", (double)f->wait_us / 1000.0);
-    json_add_number_const(obj, "acquire_timeouts", (double)f->acquire_timeouts);
-    json_add_number_const(obj, "connects", (double)f->connects);
-    json_add_number_const(obj, "connect_ms_avg",
+    cJSON_AddNumberToObject(obj, "size", f->open);
+    cJSON_AddNumberToObject(obj, "idle", f->idle);
+    cJSON_AddNumberToObject(obj, "in_use", f->in_use);
+    cJSON_AddNumberToObject(obj, "acquires", (double)f->acquires);
+    cJSON_AddNumberToObject(obj, "waits", (double)f->waits);
+    cJSON_AddNumberToObject(obj, "wait_ms_total", (double)f->wait_us / 1000.0);
+    cJSON_AddNumberToObject(obj, "acquire_timeouts", (double)f->acquire_timeouts);
+    cJSON_AddNumberToObject(obj, "connects", (double)f->connects);
+    cJSON_AddNumberToObject(obj, "connect_ms_avg",
                             f->connects ? (double)f->connect_us / 1000.0 / (double)f->connects : 0);
-    json_add_number_const(obj, "connect_failures", (double)f->connect_failures);
-    json_add_number_const(obj, "reconnects", (double)f->reconnects);
-    json_add_number_const(obj, "rollbacks", (double)f->rollbacks);
-    json_add_number_const(obj, "cancels", (double)f->cancels);
-    json_add_number_const(obj, "queries", (double)f->queries);
-    json_add_number_const(obj, "errors", (double)(f->connect_failures + f->query_errors));
+    cJSON_AddNumberToObject(obj, "connect_failures", (double)f->connect_failures);
+    cJSON_AddNumberToObject(obj, "reconnects", (double)f->reconnects);
+    cJSON_AddNumberToObject(obj, "rollbacks", (double)f->rollbacks);
+    cJSON_AddNumberToObject(obj, "cancels", (double)f->cancels);
+    cJSON_AddNumberToObject(obj, "queries", (double)f->queries);
+    cJSON_AddNumberToObject(obj, "errors", (double)(f->connect_failures + f->query_errors));
     for (int i = 0; i < CLOSE_REASONS; i++)
-        json_add_number_const(closes, close_reason_names[i], (double)f->closes[i]);
+        cJSON_AddNumberToObject(closes, close_reason_names[i], (double)f->closes[i]);
 }
 
 void pool_status_json(cJSON *obj)
@@ -695,16 +694,16 @@ void pool_status_json(cJSON *obj)
     cJSON_AddBoolToObject(obj, "pool_initialized", pool.initialized);
     cJSON_AddBoolToObject(obj, "pool_exists", pool.initialized);
     cJSON_AddBoolToObject(obj, "database_url_set", cfg.database_url != NULL);
-    json_add_number_const(obj, "max", pool.max);
-    json_add_number_const(obj, "min", cfg.pool_min);
-    json_add_number_const(obj, "waiting", attached ? waiting : 0);
+    cJSON_AddNumberToObject(obj, "max", pool.max);
+    cJSON_AddNumberToObject(obj, "min", cfg.pool_min);
+    cJSON_AddNumberToObject(obj, "waiting", attached ? waiting : 0);
     if (pool.initialized)
         pool_figures_json(obj, pool.fig);
     cJSON_AddBoolToObject(budget, "enforced", attached);
     if (attached) {
-        json_add_number_const(budget, "limit", budget_limit());
-        json_add_number_const(budget, "in_use", in_use);
-        json_add_number_const(budget, "waiting", waiting);
+        cJSON_AddNumberToObject(budget, "limit", budget_limit());
+        cJSON_AddNumberToObject(budget, "in_use", in_use);
+        cJSON_AddNumberToObject(budget, "waiting", waiting);
     }
     cJSON_AddItemToObject(obj, "host_budget", budget);
 }

@@ -23,7 +23,6 @@ typedef struct chunk {
 } chunk_t;
 
 static chunk_t *first, *current;
-static int chunks;
 
 static void *from_heap(size_t n)
 {
@@ -52,7 +51,6 @@ static void *arena_alloc(size_t n)
         else
             first = c;
         current = c;
-        chunks++;
     }
     h = (header_t *)(current->data + current->used);
     h->from_heap = 0;
@@ -94,7 +92,6 @@ void reqmem_reset(void)
     for (c = first->next; c != NULL; c = next) {
         next = c->next;
         free(c);
-        chunks--;
     }
     first->next = NULL;
     first->used = 0;
@@ -104,15 +101,15 @@ void reqmem_reset(void)
 size_t reqmem_used(void)
 {
     size_t total = 0;
-    for (const chunk_t *c = first; c != NULL; c = c->next) {
+    for (const chunk_t *c = first; c != NULL; c = c->next)
         total += c->used;
-        if (c == current)
-            break;
-    }
     return total;
 }
 
 int reqmem_chunks(void)
 {
-    return chunks;
+    int n = 0;
+    for (const chunk_t *c = first; c != NULL; c = c->next)
+        n++;
+    return n;
 }

@@ -1010,6 +1010,15 @@ static void test_time_round_trip(void **state)
     }
     assert_string_equal(time_format_rfc3339(T_2025 + 9, buf, sizeof buf),
                         "2025-10-18T15:04:05.009Z");
+    /* The formatted second is kept: the same second again, the next one, and back. */
+    assert_string_equal(time_format_rfc3339(T_2025 + 990, buf, sizeof buf),
+                        "2025-10-18T15:04:05.990Z");
+    assert_string_equal(time_format_rfc3339(T_2025 + 1000, buf, sizeof buf),
+                        "2025-10-18T15:04:06.000Z");
+    assert_string_equal(time_format_rfc3339(T_2025 - 1, buf, sizeof buf),
+                        "2025-10-18T15:04:04.999Z");
+    /* A short buffer gets the text cut, terminated, as snprintf would. */
+    assert_string_equal(time_format_rfc3339(T_2025 + 9, buf, 11), "2025-10-18");
 }
 
 
