@@ -2,6 +2,7 @@
 #include "log.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -11,6 +12,34 @@
 
 static enum log_level threshold = LOG_INFO;
 static const char *log_tag = "elog";
+
+/* Lines held by log_hold(), written together by log_release(). */
+static bool holding;
+static char held[16384];
+static size_t held_len;
+
+static void write_all(const char *buf, size_t len)
+{
+    if (len > 0 && write(STDERR_FILENO, buf, len) < 0)
+        return;
+}
+
+static void write_held(void)
+{
+    write_all(held, held_len);
+    held_len = 0;
+}
+
+void log_hold(void)
+{
+    holding = true;
+}
+
+void log_release(void)
+{
+    holding = false;
+    write_held();
+}
 
 int log_set_level(const char *name)
 {
@@ -48,10 +77,15 @@ void log_msg(enum log_level level, const char *fmt, ...)
     if (n > 0 && (size_t)n < sizeof line)
         vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
     va_end(ap);
-    /* One write per line keeps lines from different workers sharing a file intact. */
+    /* Whole lines in each write keep lines from different workers sharing a file intact. */
     n = (int)strlen(line);
     if (n < (int)sizeof line - 1)
         line[n++] = '\n';
-    if (write(STDERR_FILENO, line, (size_t)n) < 0)
-        return;
+    if (held_len + (size_t)n > sizeof held)
+        write_held();
+    memcpy(held + held_len, line, (size_t)n);
+    held_len += (size_t)n;
+    /* A warning or an error goes out at once, after the lines held before it. */
+    if (!holding || level >= LOG_WARN)
+        write_held();
 }

@@ -10,6 +10,13 @@ int log_set_level(const char *name);
 /* Prefix every line with this tag (the route name); the string must outlive the process. */
 void log_set_tag(const char *tag);
 
+/* From log_hold() to log_release(), lines are kept and then written together, in one write
+ * (the worker holds the access lines of a batch of requests until the batch is answered,
+ * just before the answers leave). A warning or an error is written at once, after the
+ * lines held before it. */
+void log_hold(void);
+void log_release(void);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)

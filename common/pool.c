@@ -131,11 +131,15 @@ static void finish_and_wait(PGconn *pg)
         close(fd);
 }
 
+/* Changes whenever a pooled socket opens or closes (see pool_sockets_generation). */
+static unsigned sockets_generation;
+
 static void conn_close(db_conn_t *conn, enum close_reason reason)
 {
     if (conn->pg == NULL)
         return;
     finish_and_wait(conn->pg);
+    sockets_generation++;
     __atomic_store_n(&pool.slot->backend_pids[conn - pool.conns], 0, __ATOMIC_RELAXED);
     for (int k = 0; k < conn->nprepared; k++)
         free(conn->prepared[k]);
@@ -264,6 +268,7 @@ static int conn_open(db_conn_t *conn, int64_t deadline_us)
     conn->expires_us = conn->created_us + lifetime_us;
     FIG_ADD(connects, 1);
     FIG_ADD(connect_us, (uint64_t)(conn->created_us - t0));
+    sockets_generation++;
     if (pool.replacing) {
         FIG_ADD(reconnects, 1);
         pool.replacing = false;
@@ -613,6 +618,11 @@ int pool_poll_fds(struct pollfd *fds, int max)
         }
     }
     return n;
+}
+
+unsigned pool_sockets_generation(void)
+{
+    return sockets_generation;
 }
 
 void pool_maintain(void)

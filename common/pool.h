@@ -60,6 +60,10 @@ bool pool_sqlstate_is_fatal(const char *sqlstate);
 /* Fills fds with the sockets of idle connections (for the worker's poll); returns count. */
 int pool_poll_fds(struct pollfd *fds, int max);
 
+/* A number that changes whenever a pooled connection opens or closes: a caller that keeps
+ * those sockets registered (epoll) registers them again when it has changed. */
+unsigned pool_sockets_generation(void);
+
 /* Between requests: closes idle connections the server hung up on, those idle too long or
  * past their lifetime, and gives connections back when other workers wait for the budget. */
 void pool_maintain(void);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,33 +250,75 @@ static void maintain(bool now)
     }
 }
 
+/* The worker waits in epoll for the listen socket and its idle pooled sockets. The listen
+ * socket, shared by every worker of the route, is registered EPOLLEXCLUSIVE: a new
+ * connection wakes one waiting worker, not all of them (with poll() each of them woke, and
+ * all but one found nothing to accept). */
+static int epoll_fd = -1;
+static int watched[POOL_HARD_MAX], watched_n;
+static unsigned watched_generation;
+
+static int watch_listen_socket(void)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = LISTEN_FD};
+
+    epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_fd < 0 || epoll_ctl(epoll_fd, EPOLL_CTL_ADD, LISTEN_FD, &ev) != 0) {
+        log_error("cannot wait on the listen socket: %s", strerror(errno));
+        return -1;
+    }
+    watched_generation = pool_sockets_generation() - 1;
+    return 0;
+}
+
+/* Registers the idle pooled sockets again when the pool opened or closed one since. */
+static void watch_pool_sockets(void)
+{
+    struct pollfd fds[POOL_HARD_MAX];
+
+    if (watched_generation == pool_sockets_generation())
+        return;
+    /* A closed socket has left the set by itself; this one may fail, harmlessly. */
+    for (int i = 0; i < watched_n; i++)
+        epoll_ctl(epoll_fd, EPOLL_CTL_DEL, watched[i], NULL);
+    watched_n = 0;
+    for (int i = 0, n = pool_poll_fds(fds, POOL_HARD_MAX); i < n; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i].fd};
+        if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fds[i].fd, &ev) == 0)
+            watched[watched_n++] = fds[i].fd;
+    }
+    watched_generation = pool_sockets_generation();
+}
+
 /* Waits for a connection on the listen socket, doing pool upkeep meanwhile. Returns true
  * when the listen socket is readable, false when asked to stop. */
 static bool wait_for_client(void)
 {
-    struct pollfd fds[1 + POOL_HARD_MAX];
+    struct epoll_event events[1 + POOL_HARD_MAX];
 
     while (!stop_requested) {
-        int n = pool_poll_fds(fds + 1, POOL_HARD_MAX);
+        bool listen_ready = false, pool_readable = false;
         int rc;
-        bool pool_readable = false;
-        fds[0].fd = LISTEN_FD;
-        fds[0].events = POLLIN;
-        fds[0].revents = 0;
-        rc = poll(fds, (nfds_t)(n + 1), MAINTAIN_EVERY_US / 1000);
+
+        watch_pool_sockets();
+        rc = epoll_wait(epoll_fd, events, 1 + POOL_HARD_MAX, MAINTAIN_EVERY_US / 1000);
         if (rc < 0 && errno != EINTR) {
-            log_error("poll failed: %s", strerror(errno));
+            log_error("epoll_wait failed: %s", strerror(errno));
             return false;
         }
-        for (int i = 1; rc > 0 && i <= n; i++)
-            pool_readable = pool_readable || fds[i].revents != 0;
+        for (int i = 0; i < rc; i++) {
+            if (events[i].data.fd != LISTEN_FD)
+                pool_readable = true;
+            else if (events[i].events & EPOLLIN)
+                listen_ready = true;
+            else {
+                log_error("the listen socket is gone");
+                return false;
+            }
+        }
         maintain(pool_readable);
-        if (rc > 0 && (fds[0].revents & POLLIN))
+        if (listen_ready)
             return !stop_requested;
-        if (rc > 0 && (fds[0].revents & (POLLERR | POLLNVAL))) {
-            log_error("the listen socket is gone");
-            return false;
-        }
     }
     return false;
 }
@@ -339,6 +382,8 @@ int worker_main(const route_t *route)
     /* Non-blocking accept: of several workers woken for one connection, the losers go back
      * to poll instead of sleeping in accept() where they could not tend their pools. */
     fcntl(LISTEN_FD, F_SETFL, fcntl(LISTEN_FD, F_GETFL) | O_NONBLOCK);
+    if (watch_listen_socket() != 0)
+        return 2;
     warm_up(route);
     log_info("worker ready in %lld ms (pool max %d, min %d)", worker_uptime_ms(), cfg.pool_max,
              cfg.pool_min);
@@ -361,11 +406,14 @@ int worker_main(const route_t *route)
             exit_reason = "accept error";
             break;
         }
-        /* Every accepted request is answered, also after a stop signal. */
-        for (int i = 0; i < n; i++) {
+        /* Every accepted request is answered, also after a stop signal. The batch's access
+         * lines go out in one write, before any of its answers does. */
+        log_hold();
+        for (int i = 0; i < n; i++)
             serve(route, &fcgi[i], accepted_us[i]);
+        log_release();
+        for (int i = 0; i < n; i++)
             finish(&fcgi[i]);
-        }
         served += n;
         if (cfg.max_requests > 0 && served >= cfg.max_requests) {
             exit_reason = "max requests";

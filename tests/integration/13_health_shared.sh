@@ -18,7 +18,8 @@ queue_checks() { # count: starts that many checks in the background, into $RESP_
   local i
   rm -f "$RESP_DIR"/batch.*
   for i in $(seq "$1"); do
-    curl -s --max-time 30 -o "$RESP_DIR/batch.$i" "http://127.0.0.1:$HTTP_PORT/api/health" &
+    curl -s --max-time 30 -o "$RESP_DIR/batch.$i" -H "X-Request-Id: queued-$1-$i" \
+      "http://127.0.0.1:$HTTP_PORT/api/health" &
   done
   sleep 1 # nginx has connected every one of them to the workers' socket by now
 }
@@ -30,6 +31,9 @@ kill -CONT $pids
 wait
 answers=$(cat "$RESP_DIR"/batch.* | jq -s 'map(select(.status == "healthy" and .checks.database.status == "ok"))')
 eq "all 12 queued checks are answered healthy" "$(jq length <<<"$answers")" 12
+# A batch's access lines are written together, before its answers leave: every one is there.
+eq "each of the 12 queued checks has its access line" \
+  "$(grep -cE 'access route=health method=GET status=200 .*request_id=queued-12-[0-9]+ ' "$LOG_DIR/health.log")" 12
 round_trips=$(jq 'map(select(.checks.database.shared == false)) | length' <<<"$answers")
 check "12 queued checks took fewer than 12 round trips ($round_trips)" \
   [ "$round_trips" -ge 1 -a "$round_trips" -lt 12 ]
