@@ -120,9 +120,13 @@ render_nginx_conf() {
       > "$VAR_DIR/nginx/nginx.conf"
 }
 
+# Workers of a route: WORKERS_<ROUTE>, else WORKERS; health defaults to one worker, which sees
+# every waiting check and answers them with one database round trip (two workers split the
+# checks between them and each sends its own round trips).
 route_workers() {
-  local var="WORKERS_$(echo "$1" | tr '[:lower:]' '[:upper:]')"
-  echo "${!var:-$WORKERS}"
+  local var="WORKERS_$(echo "$1" | tr '[:lower:]' '[:upper:]')" fallback=$WORKERS
+  [ "$1" = health ] && fallback=1
+  echo "${!var:-$fallback}"
 }
 
 wait_for_file() { # path seconds
@@ -140,8 +144,8 @@ stack_start() {
   own_dir "$RUN_DIR" "$LOG_DIR"
   check_reachable
   as_app "$BUILD/tools/elogctl" check-config || die "fix the configuration above"
-  for r in $ROUTES; do total=$((total + 1)); done
-  as_app "$BUILD/tools/elogctl" budget-init "$total" "$WORKERS" || die "cannot create the budget"
+  for r in $ROUTES; do total=$((total + $(route_workers "$r"))); done
+  as_app "$BUILD/tools/elogctl" budget-init "$(echo $ROUTES | wc -w)" "$total" || die "cannot create the budget"
   for r in $ROUTES; do
     n=$(route_workers "$r")
     rm -f "$RUN_DIR/$r.sock"

@@ -12,7 +12,7 @@
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: elogctl check-config | budget-init ROUTES WORKERS | budget-remove |\n"
+    fprintf(stderr, "usage: elogctl check-config | budget-init ROUTES WORKERS_IN_ALL | budget-remove |\n"
                     "               budget-status | mask-dsn DSN |\n"
                     "               token USER_ID USERNAME ROLE PERM[,PERM...] [TTL_S]\n"
                     "Uses ELOG_RUN_DIR and the configuration variables of README.md.\n");
@@ -51,14 +51,14 @@ static int budget_init(const char *routes_text, const char *workers_text)
     long routes, workers, possible;
 
     if (config_parse_int(routes_text, 1, 1000, &routes) != 0 ||
-        config_parse_int(workers_text, 1, 1000, &workers) != 0)
+        config_parse_int(workers_text, 1, 100000, &workers) != 0)
         return usage();
     if (budget_create(cfg.run_dir, cfg.db_connection_budget, err, sizeof err) != 0) {
         fprintf(stderr, "elogctl: %s\n", err);
         return 1;
     }
-    possible = routes * workers * cfg.pool_max;
-    printf("budget: %ld routes x %ld workers x POOL_MAX %d = %ld possible connections; "
+    possible = workers * cfg.pool_max;
+    printf("budget: %ld routes, %ld workers in all x POOL_MAX %d = %ld possible connections; "
            "DB_CONNECTION_BUDGET %d caps them%s\n",
            routes, workers, cfg.pool_max, possible, cfg.db_connection_budget,
            possible > cfg.db_connection_budget ? " (workers wait for each other past it)" : "");

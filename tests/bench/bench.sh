@@ -243,7 +243,7 @@ missed=0 met=0
 echo
 echo "== make bench: $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, $have rows over $BENCH_HOURS h" \
      "(seeded $((age / 60)) min ago), $predictions ML predictions; load average at start $LOAD_AT_START"
-echo "   wrk -t2 -c$CONNECTIONS -d${BENCH_SECONDS}s through nginx, $WORKERS workers per route, auth on (bearer token);"
+echo "   wrk -t2 -c$CONNECTIONS -d${BENCH_SECONDS}s through nginx, $WORKERS workers per route (health $(route_workers health), hello $WORKERS), auth on (bearer token);"
 echo "   ceiling = mean rps of /bench/hello (bare libfcgi) measured first and last"
 printf '%-36s %9s %9s %9s %7s %6s %7s %7s %7s  %s\n' target rps p50_ms p99_ms p99/p50 conns non2xx ratio target verdict
 i=0

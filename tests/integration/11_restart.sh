@@ -21,7 +21,7 @@ ok=$(cat "$RESP_DIR"/load.* | grep -c '^200$')
 LAST_DETAIL="codes: $codes"
 check "all 1200 requests during two restarts got 200" [ "$total" = 1200 -a "$ok" = 1200 ]
 
-wait_until 5 test "$(worker_pids health | wc -w)" = 2
+wait_until 5 test "$(worker_pids health | wc -w)" = "$(route_workers health)"
 after=" $(worker_pids health) "
 overlap=0
 for p in $after; do [[ "$before" == *" $p "* ]] && overlap=1; done
@@ -55,6 +55,23 @@ connects=$(ELOG_RUN_DIR="$RUN_DIR" as_app "$BUILD/tools/elogctl" budget-status |
            awk '$1 == "worker" && $2 == "logs" {r += $8; c += $14} END {print r + 0, c + 0}')
 eq "it opened no connection: the new logs workers served 1 request with the 2 connections of their warm-ups" "$connects" "1 2"
 
+# Health runs one worker (the default): killed outright while checks keep coming, its checks
+# are still answered. nginx retries the one in flight on the same socket, where the checks wait
+# until multiwatch has respawned the worker.
+eq "health runs one worker" "$(worker_pids health | wc -w)" 1
+victim=$(worker_pids health)
+for i in 1 2; do
+  curl -s -o /dev/null -w '%{http_code}\n' "$url?kill=$i&n=[1-300]" > "$RESP_DIR/kill.$i" &
+done
+sleep 0.3
+kill -9 "$victim"
+wait
+codes=$(cat "$RESP_DIR"/kill.* | sort | uniq -c | tr -s ' ' | tr '\n' ';')
+LAST_DETAIL="codes: $codes"
+check "600 checks across a kill -9 of the only health worker: at most one is not 200" \
+  [ "$(cat "$RESP_DIR"/kill.* | grep -c '^200$')" -ge 599 ]
+check "a new health worker took over" wait_until 3 test -n "$(worker_pids health | grep -vw "$victim")"
+
 # Repeated restarts faster than multiwatch's default retry window keep respawning.
 ok=0
 for i in $(seq 8); do
@@ -67,7 +84,8 @@ for i in $(seq 8); do
 done
 LAST_DETAIL="$ok of 8"
 check "eight quick restarts in a row each serve from a fresh worker" [ "$ok" = 8 ]
-check "both worker slots are still populated" wait_until 3 test "$(worker_pids health | wc -w)" = 2
+check "every worker slot is still populated" \
+  wait_until 3 test "$(worker_pids health | wc -w)" = "$(route_workers health)"
 
 # SIGTERM: an idle worker exits promptly (well within the 100 ms poll tick plus exit).
 victim=$(worker_pids health | awk '{print $1}')

@@ -51,7 +51,10 @@ mk run DETACH=1 > "$RESP_DIR/detach.out" 2>&1
 check "make run DETACH=1 returns with the stack up" [ "$(up)" = 200 ]
 mk status > "$RESP_DIR/status" 2>&1
 LAST_DETAIL="$(cat "$RESP_DIR/status")"
-check "make status lists each route's worker pids" grep -qE '^health +supervisor [0-9]+ +workers [0-9]+ [0-9]+' "$RESP_DIR/status"
+check "make status lists each route's worker pids" \
+  grep -qE '^logs +supervisor [0-9]+ +workers [0-9]+ [0-9]+' "$RESP_DIR/status"
+check "make status lists health's one worker" \
+  grep -qE '^health +supervisor [0-9]+ +workers [0-9]+ *$' "$RESP_DIR/status"
 check "make status prints the URL" grep -q "url: http://127.0.0.1:$PORT2/" "$RESP_DIR/status"
 check "make status prints the database line" grep -q "^database: postgresql://elog_app@/elog" "$RESP_DIR/status"
 echo 'SELECT count(*) FROM log_entries;' | mk psql > "$RESP_DIR/psql" 2>&1

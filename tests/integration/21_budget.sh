@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# 21_budget.sh -- the host-wide budget holds: budget 6 for every route x 2 workers x POOL_MAX 2,
+# 21_budget.sh -- the host-wide budget holds: budget 6 for 2 workers a route (health 1) x POOL_MAX 2,
 # concurrent load on every route for 20 s while a random worker is kill -9ed every second;
 # the server never sees more than 6 application connections (sampled every 50 ms inside
 # PostgreSQL), responses are only 200, 503 with Retry-After, or at most one 502 per kill,
@@ -60,7 +60,9 @@ echo "  by route: $(awk '{print $3, $1}' "$RESP_DIR/all" | sort | uniq -c | tr -
 n503=$(grep -c '^503 1' "$RESP_DIR/all")
 n502=$(grep -c '^502 ' "$RESP_DIR/all")
 other=$((total - n200 - n503 - n502))
-echo "  $nroutes routes x 2 workers x POOL_MAX 2 = $((nroutes * 4)) possible; budget $BUDGET"
+nworkers=0
+for r in $ROUTES; do nworkers=$((nworkers + $(route_workers "$r"))); done
+echo "  $nroutes routes, $nworkers workers x POOL_MAX 2 = $((nworkers * 2)) possible; budget $BUDGET"
 echo "  $total requests: $n200 x 200, $n503 x 503, $n502 x 502, $other other; $kills kills; max server-side $max"
 LAST_DETAIL="max $max"
 check "the server never saw more than $BUDGET application connections" [ "${max:-99}" -le $BUDGET ]
