@@ -57,7 +57,7 @@ void pool_doom(db_conn_t *conn, enum close_reason reason);
 /* True when this SQLSTATE means the session is unusable (08xxx, 57P01-05, 25006). */
 bool pool_sqlstate_is_fatal(const char *sqlstate);
 
-/* Fills fds with the sockets of idle connections (for the worker's poll); returns count. */
+/* Fills fds with the sockets of idle connections (the worker waits on them); returns count. */
 int pool_poll_fds(struct pollfd *fds, int max);
 
 /* A number that changes whenever a pooled connection opens or closes: a caller that keeps

@@ -37,7 +37,7 @@ static void on_stop_signal(int sig)
 }
 
 /* Installed before FCGX_Init so that libfcgi keeps ours; SA_RESTART keeps a write in
- * progress going, while poll() between requests still wakes with EINTR. */
+ * progress going, while epoll_wait() between requests still wakes with EINTR. */
 static void install_signals(void)
 {
     struct sigaction sa;
