@@ -379,8 +379,8 @@ int worker_main(const route_t *route)
             return 2;
         }
     }
-    /* Non-blocking accept: of several workers woken for one connection, the losers go back
-     * to poll instead of sleeping in accept() where they could not tend their pools. */
+    /* Non-blocking accept: a worker that finds no connection after all goes back to waiting
+     * instead of sleeping in accept(), where it could not tend its pool. */
     fcntl(LISTEN_FD, F_SETFL, fcntl(LISTEN_FD, F_GETFL) | O_NONBLOCK);
     if (watch_listen_socket() != 0)
         return 2;
