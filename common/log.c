@@ -18,15 +18,10 @@ static bool holding;
 static char held[16384];
 static size_t held_len;
 
-static void write_all(const char *buf, size_t len)
-{
-    if (len > 0 && write(STDERR_FILENO, buf, len) < 0)
-        return;
-}
-
 static void write_held(void)
 {
-    write_all(held, held_len);
+    ssize_t rc = held_len > 0 ? write(STDERR_FILENO, held, held_len) : 0;
+    (void)rc; /* a failed write has nowhere to be reported */
     held_len = 0;
 }
 

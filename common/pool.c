@@ -2,6 +2,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,15 +132,11 @@ static void finish_and_wait(PGconn *pg)
         close(fd);
 }
 
-/* Changes whenever a pooled socket opens or closes (see pool_sockets_generation). */
-static unsigned sockets_generation;
-
 static void conn_close(db_conn_t *conn, enum close_reason reason)
 {
     if (conn->pg == NULL)
         return;
     finish_and_wait(conn->pg);
-    sockets_generation++;
     __atomic_store_n(&pool.slot->backend_pids[conn - pool.conns], 0, __ATOMIC_RELAXED);
     for (int k = 0; k < conn->nprepared; k++)
         free(conn->prepared[k]);
@@ -268,7 +265,6 @@ static int conn_open(db_conn_t *conn, int64_t deadline_us)
     conn->expires_us = conn->created_us + lifetime_us;
     FIG_ADD(connects, 1);
     FIG_ADD(connect_us, (uint64_t)(conn->created_us - t0));
-    sockets_generation++;
     if (pool.replacing) {
         FIG_ADD(reconnects, 1);
         pool.replacing = false;
@@ -605,24 +601,24 @@ PGresult *pool_exec_prepared(db_conn_t *conn, const char *sql, int nparams,
                         deadline_us, timed_out);
 }
 
-int pool_poll_fds(struct pollfd *fds, int max)
+int pool_idle_sockets(int *fds, int max)
 {
     int n = 0;
     for (int i = 0; i < pool.max && n < max; i++) {
         db_conn_t *c = &pool.conns[i];
-        if (c->pg != NULL && !c->in_use && PQsocket(c->pg) >= 0) {
-            fds[n].fd = PQsocket(c->pg);
-            fds[n].events = POLLIN;
-            fds[n].revents = 0;
-            n++;
-        }
+        if (c->pg != NULL && !c->in_use && PQsocket(c->pg) >= 0)
+            fds[n++] = PQsocket(c->pg);
     }
     return n;
 }
 
 unsigned pool_sockets_generation(void)
 {
-    return sockets_generation;
+    /* Each socket opened is counted as a connect and each one closed as a close. */
+    uint64_t n = __atomic_load_n(&pool.fig->connects, __ATOMIC_RELAXED);
+    for (int i = 0; i < CLOSE_REASONS; i++)
+        n += __atomic_load_n(&pool.fig->closes[i], __ATOMIC_RELAXED);
+    return (unsigned)n;
 }
 
 void pool_maintain(void)

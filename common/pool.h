@@ -5,7 +5,6 @@
 #define POOL_H
 
 #include <libpq-fe.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -58,7 +57,7 @@ void pool_doom(db_conn_t *conn, enum close_reason reason);
 bool pool_sqlstate_is_fatal(const char *sqlstate);
 
 /* Fills fds with the sockets of idle connections (the worker waits on them); returns count. */
-int pool_poll_fds(struct pollfd *fds, int max);
+int pool_idle_sockets(int *fds, int max);
 
 /* A number that changes whenever a pooled connection opens or closes: a caller that keeps
  * those sockets registered (epoll) registers them again when it has changed. */

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <stdio.h>
@@ -274,7 +273,7 @@ static int watch_listen_socket(void)
 /* Registers the idle pooled sockets again when the pool opened or closed one since. */
 static void watch_pool_sockets(void)
 {
-    struct pollfd fds[POOL_HARD_MAX];
+    int fds[POOL_HARD_MAX];
 
     if (watched_generation == pool_sockets_generation())
         return;
@@ -282,10 +281,10 @@ static void watch_pool_sockets(void)
     for (int i = 0; i < watched_n; i++)
         epoll_ctl(epoll_fd, EPOLL_CTL_DEL, watched[i], NULL);
     watched_n = 0;
-    for (int i = 0, n = pool_poll_fds(fds, POOL_HARD_MAX); i < n; i++) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i].fd};
-        if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fds[i].fd, &ev) == 0)
-            watched[watched_n++] = fds[i].fd;
+    for (int i = 0, n = pool_idle_sockets(fds, POOL_HARD_MAX); i < n; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.fd = fds[i]};
+        if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fds[i], &ev) == 0)
+            watched[watched_n++] = fds[i];
     }
     watched_generation = pool_sockets_generation();
 }
@@ -389,7 +388,7 @@ int worker_main(const route_t *route)
              cfg.pool_min);
 
     /* While requests keep coming, the next ones are usually queued by the time a batch is
-     * answered: they are accepted straight away, and the worker waits in poll only when none
+     * answered: they are accepted straight away, and the worker waits in epoll only when none
      * is waiting. Pool upkeep still runs when due. */
     last_maintain_us = time_mono_us();
     for (bool busy = false; !stop_requested && (busy || wait_for_client());) {

@@ -10,6 +10,9 @@ case "$VAR_DIR" in /*) ;; *) VAR_DIR="$ROOT/$VAR_DIR" ;; esac
 HTTP_PORT=${HTTP_PORT:-8080}
 PG_PORT=${PG_PORT:-54320}
 WORKERS=${WORKERS:-2}
+# Health runs one worker unless told otherwise: one worker sees every waiting check and answers
+# them with one database round trip (two split the checks, and each sends its own round trips).
+WORKERS_HEALTH=${WORKERS_HEALTH:-1}
 set_paths() {
   RUN_DIR=$VAR_DIR/run
   LOG_DIR=$VAR_DIR/log
@@ -120,13 +123,10 @@ render_nginx_conf() {
       > "$VAR_DIR/nginx/nginx.conf"
 }
 
-# Workers of a route: WORKERS_<ROUTE>, else WORKERS; health defaults to one worker, which sees
-# every waiting check and answers them with one database round trip (two workers split the
-# checks between them and each sends its own round trips).
+# Workers of a route: WORKERS_<ROUTE>, else WORKERS.
 route_workers() {
-  local var="WORKERS_$(echo "$1" | tr '[:lower:]' '[:upper:]')" fallback=$WORKERS
-  [ "$1" = health ] && fallback=1
-  echo "${!var:-$fallback}"
+  local var="WORKERS_$(echo "$1" | tr '[:lower:]' '[:upper:]')"
+  echo "${!var:-$WORKERS}"
 }
 
 wait_for_file() { # path seconds
